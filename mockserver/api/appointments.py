@@ -1,0 +1,53 @@
+"""GET /api/appointments, /api/appointments/{id} and /api/appointments/{calendarId} ("Endpoints Rendez-vous").
+
+The last two share one URL: see ``params.scope`` and docs/interpretation.md#ids.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from mockserver.api import params
+from mockserver.api.call import current_call, ok
+from mockserver.store import queries
+
+bp = Blueprint("appointments", __name__)
+
+
+def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
+    args = request.args
+    date_from = params.day(args, "date_from")
+    date_to = params.day(args, "date_to")
+    params.date_range(date_from, date_to, ("date_from", "date_to"))
+    return queries.AppointmentFilter(
+        calendar_id=calendar_id,
+        statuses=params.statuses(args),
+        date_from=date_from,
+        date_to=date_to,
+        client_id=params.integer(args, "client_id", minimum=1),
+    )
+
+
+@bp.get("/appointments")
+def list_appointments() -> Response:
+    """GET /api/appointments: appointments with filters and pagination, in chronological order."""
+    where = _filter(params.integer(request.args, "calendar_id", minimum=1))
+    page, per_page = params.paging(request.args)
+    rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
+    return ok(rows, "Appointments retrieved successfully", item="appointment",
+              columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page))
+
+
+@bp.get("/appointments/<number>")
+def appointment_or_calendar(number: str) -> Response:
+    """GET /api/appointments/{id} (detail) or /api/appointments/{calendarId} (calendar's appointments)."""
+    value = params.identifier("id", number)
+    conn = current_call().db()
+    if params.scope(request.args, value) == "detail":
+        return ok(queries.get_appointment(conn, value), "Appointment retrieved successfully", item="appointment")
+    queries.calendar_row(conn, value)
+    where = _filter(value)
+    page, per_page = params.paging(request.args)
+    rows, total = queries.list_appointments(conn, where, page, per_page)
+    return ok(rows, "Calendar appointments retrieved successfully", item="appointment",
+              columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta={"calendar_id": value})

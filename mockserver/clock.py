@@ -1,0 +1,131 @@
+"""The sandbox clock: real time, frozen at an instant, or real time shifted by an offset.
+
+The API documentation renders every instant in the account's zone (Europe/Paris) with its offset, and
+slots in their calendar's zone; both conversions live here so that daylight saving time is handled in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """``frozen_at`` (epoch seconds) wins over ``offset``; both unset is the real clock."""
+
+    frozen_at: float | None = None
+    offset: float = 0.0
+
+    def now(self) -> float:
+        return self.frozen_at if self.frozen_at is not None else time.time() + self.offset
+
+    @property
+    def mode(self) -> str:
+        if self.frozen_at is not None:
+            return "frozen"
+        return "shifted" if self.offset else "real"
+
+    def advanced(self, seconds: float) -> ClockState:
+        if self.frozen_at is not None:
+            return ClockState(frozen_at=self.frozen_at + seconds)
+        return ClockState(offset=self.offset + seconds)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def to_local(epoch: float, tz: str = "Europe/Paris") -> datetime:
+    return datetime.fromtimestamp(epoch, zone(tz))
+
+
+_OFFSETS: dict[tuple[str, int], int] = {}
+
+
+def utc_offset(epoch: float, tz: str = "Europe/Paris") -> int:
+    """The zone's offset in seconds at that instant.
+
+    Cached per UTC hour: the zones we serve change offset only on the hour, and this runs for every
+    timestamp of every response, where zoneinfo's conversion would dominate the cost.
+    """
+    key = (tz, int(epoch) // 3600)
+    offset = _OFFSETS.get(key)
+    if offset is None:
+        if len(_OFFSETS) > 200_000:
+            _OFFSETS.clear()
+        delta = datetime.fromtimestamp(key[1] * 3600, zone(tz)).utcoffset()
+        offset = _OFFSETS[key] = int(delta.total_seconds()) if delta else 0
+    return offset
+
+
+def iso(epoch: float, tz: str = "Europe/Paris") -> str:
+    """ISO-8601 with the zone's offset at that instant, to the second: 2025-06-07T15:30:00+02:00."""
+    offset = utc_offset(epoch, tz)
+    t = time.gmtime(int(epoch) + offset)
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f"{sign}{hours:02d}:{minutes:02d}"
+    )
+
+
+def local_date(epoch: float, tz: str = "Europe/Paris") -> date:
+    return to_local(epoch, tz).date()
+
+
+def local_to_epoch(day: date, hhmm: tuple[int, int], tz: str = "Europe/Paris") -> int:
+    """The instant of a wall-clock time in a zone (a time skipped by DST moves forward, as zoneinfo does)."""
+    moment = datetime(day.year, day.month, day.day, hhmm[0], hhmm[1], tzinfo=zone(tz))
+    return int(moment.astimezone(UTC).timestamp())
+
+
+def day_bounds(day: date, tz: str = "Europe/Paris") -> tuple[int, int]:
+    start = datetime(day.year, day.month, day.day, tzinfo=zone(tz))
+    end = start + timedelta(days=1)
+    return int(start.timestamp()), int(end.timestamp())
+
+
+_DURATION = re.compile(r"(?P<value>-?\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d|w)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ISO_DURATION = re.compile(
+    r"^(?P<sign>-)?P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number, '90s', '2h30m', '1d', or an ISO-8601 duration ('P1DT2H'); raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("a duration cannot be a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    iso_match = _ISO_DURATION.match(text)
+    if iso_match and text.upper() not in ("P", "PT"):
+        parts = {k: float(v) for k, v in iso_match.groupdict().items() if v and k != "sign"}
+        seconds = parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+        return -seconds if iso_match.group("sign") else seconds
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if text[pos : match.start()].strip():
+            break
+        total += float(match.group("value")) * _UNIT_SECONDS[match.group("unit").lower()]
+        pos = match.end()
+    else:
+        if pos and not text[pos:].strip():
+            return total
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (use seconds, '2h30m', '1d' or 'P1DT2H')") from None

@@ -1,0 +1,143 @@
+"""Settings of one sandbox: defaults, then ``T4B_*`` environment variables, then an explicit mapping.
+
+Tests pass a dict to ``create_app``; the command line passes its parsed flags the same way, so there is
+exactly one place that knows every setting, its type and its environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from typing import Any
+
+ENV_PREFIX = "T4B_"
+ENVIRONMENTS = ("staging", "production")
+LOG_FORMATS = ("text", "json", "off")
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and is one line."""
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def parse_instant(value: Any) -> float | None:
+    """An ISO-8601 instant as epoch seconds; a naive value is taken as UTC, 'now'/'' means the real clock."""
+    if value is None or isinstance(value, float | int) and not isinstance(value, bool):
+        return None if value is None else float(value)
+    text = str(value).strip()
+    if text in ("", "now", "real"):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"expected a number from {low} to {high}, got {number}")
+        return number
+
+    return parse
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def _optional_text(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def _name_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value if str(v).strip())
+    return tuple(part.strip() for part in str(value or "").split(",") if part.strip())
+
+
+def _option(default: Any, parse: Callable[[Any], Any], doc: str) -> Any:
+    return field(default=default, metadata={"parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = _option("127.0.0.1", lambda v: str(v).strip() or "127.0.0.1", "address to listen on")
+    port: int = _option(8080, _int_between(0, 65535), "port to listen on (0 picks a free one)")
+    workers: int = _option(2, _int_between(1, 64), "server worker processes (they share all state)")
+    threads: int = _option(4, _int_between(1, 256), "threads per worker process")
+    seed: int = _option(42, _int_between(0, 2**63 - 1), "seed of the generated dataset")
+    now: float | None = _option(None, parse_instant, "freeze the sandbox clock at this ISO-8601 instant")
+    environment: str = _option("staging", _choice(ENVIRONMENTS), "which environment's API keys are accepted")
+    debug_mode: bool = _option(True, parse_bool, "serve debug=true / X-Debug requests without a token")
+    control_api: bool = _option(True, parse_bool, "serve the /__mock/ control API")
+    admin_token: str | None = _option(None, _optional_text, "token the control API requires, if set")
+    accounts_file: str | None = _option(None, _optional_text, "JSON file of API accounts")
+    data_dir: str | None = _option(None, _optional_text, "where tenant databases live (default: temp)")
+    journal_size: int = _option(1000, _int_between(0, 1_000_000), "requests kept in the journal")
+    scale: int = _option(1, _int_between(1, 199), "dataset size multiplier (5 calendars, 50 clients each)")
+    scenario: tuple[str, ...] = _option((), _name_list, "scenario presets loaded at start (names or files)")
+    cors_origins: str = _option("*", lambda v: str(v).strip(), "allowed CORS origins ('*' or a comma list)")
+    max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
+    log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off")
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+        """Defaults, then T4B_<NAME> environment variables, then ``overrides`` (keys are field names)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            env_name = ENV_PREFIX + spec.name.upper()
+            if env_name in environ:
+                values[spec.name] = _parse(spec, environ[env_name], env_name)
+        for key, raw in (overrides or {}).items():
+            spec = _FIELDS.get(key.lower())
+            if spec is None:
+                raise ConfigError(f"unknown setting {key!r}")
+            if raw is not None or spec.default is None:
+                values[spec.name] = _parse(spec, raw, key)
+        return replace(cls(), **values)
+
+    @staticmethod
+    def env_name(name: str) -> str:
+        return ENV_PREFIX + name.upper()
+
+    @staticmethod
+    def describe(name: str) -> str:
+        return _FIELDS[name].metadata["doc"]
+
+
+_FIELDS = {spec.name: spec for spec in fields(Config)}
+
+
+def _parse(spec: Any, raw: Any, source: str) -> Any:
+    try:
+        return spec.metadata["parse"](raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None

@@ -1,0 +1,1 @@
+"""The /__mock/ control plane: scenarios, reset, clock, request journal and datasets."""

@@ -1,0 +1,116 @@
+"""One exception class per documented error code, each holding its code and HTTP status.
+
+Views and the store raise these; ``app.py`` registers the handlers that turn any of them into the error
+envelope through the renderer, so an XML client gets an XML error. Codes and statuses come from the
+"Codes d'erreur" tables of the API documentation; ``PAYLOAD_TOO_LARGE`` is the sandbox's own (the
+documentation does not say what an oversized body gets).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidParameter(ApiError):
+    code, status, default_message = "INVALID_PARAMETER", 400, "Invalid or missing parameter"
+
+
+class InvalidDateFormat(ApiError):
+    code, status, default_message = "INVALID_DATE_FORMAT", 400, "Invalid date format, use YYYY-MM-DD"
+
+
+class DateRangeTooLarge(ApiError):
+    code, status, default_message = "DATE_RANGE_TOO_LARGE", 400, "Date range too large (max 365 days)"
+
+
+class AuthRequired(ApiError):
+    code, status, default_message = "AUTH_REQUIRED", 401, "Authentication required: send the Access-Token header"
+
+
+class AuthInvalid(ApiError):
+    code, status, default_message = "AUTH_INVALID", 401, "Invalid authentication token"
+
+
+class EndpointNotFound(ApiError):
+    code, status, default_message = "ENDPOINT_NOT_FOUND", 404, "Endpoint not found"
+
+
+class ResourceNotFound(ApiError):
+    code, status, default_message = "RESOURCE_NOT_FOUND", 404, "Resource not found"
+
+
+class InternalError(ApiError):
+    code, status, default_message = "INTERNAL_ERROR", 500, "Internal server error"
+
+
+class MissingRequiredField(ApiError):
+    code, status, default_message = "MISSING_REQUIRED_FIELD", 400, "Missing required field"
+
+
+class InvalidJson(ApiError):
+    code, status, default_message = "INVALID_JSON", 400, "Invalid JSON in request body"
+
+
+class CalendarNotFound(ApiError):
+    code, status, default_message = "CALENDAR_NOT_FOUND", 404, "Calendar not found or inactive"
+
+
+class SlotNotFound(ApiError):
+    code, status, default_message = "SLOT_NOT_FOUND", 404, "Slot not found"
+
+
+class SlotUnavailable(ApiError):
+    code, status, default_message = "SLOT_UNAVAILABLE", 409, "No place left in this slot"
+
+
+class SlotInPast(ApiError):
+    code, status, default_message = "SLOT_IN_PAST", 409, "Cannot book a slot in the past"
+
+
+class MissingCalendarId(ApiError):
+    code, status, default_message = "MISSING_CALENDAR_ID", 400, "calendar_id parameter is required"
+
+
+class PayloadTooLarge(ApiError):
+    code, status, default_message = "PAYLOAD_TOO_LARGE", 413, "Request body too large"
+
+
+#: Every documented error code, in the order of the documentation's tables.
+DOCUMENTED: dict[str, type[ApiError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidParameter,
+        InvalidDateFormat,
+        DateRangeTooLarge,
+        AuthRequired,
+        AuthInvalid,
+        EndpointNotFound,
+        ResourceNotFound,
+        InternalError,
+        MissingRequiredField,
+        InvalidJson,
+        CalendarNotFound,
+        SlotNotFound,
+        SlotUnavailable,
+        SlotInPast,
+        MissingCalendarId,
+    )
+}
+
+ALL_CODES: dict[str, type[ApiError]] = {**DOCUMENTED, PayloadTooLarge.code: PayloadTooLarge}
+
+
+def from_code(code: str, message: str | None = None) -> ApiError:
+    """The error for a documented code (used by scenario switches); KeyError for an unknown code."""
+    return ALL_CODES[code](message)

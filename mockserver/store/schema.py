@@ -1,0 +1,169 @@
+"""The tenant database: tables, indexes, and loading a generated dataset into a fresh database.
+
+Times are stored twice on purpose: as epoch seconds where the API compares instants (is a slot in the
+past?) and as the rendered local text where it only shows them, so that no response re-converts a time
+zone per row. Per-calendar and per-client counters are kept in their rows and moved by every write in
+the same transaction (see writes.py), so list pages never count whole tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+
+from mockserver.clock import iso
+from mockserver.dataset import Dataset
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE calendars (
+    calendar_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    widget_id TEXT NOT NULL,
+    is_active INTEGER NOT NULL,
+    timezone TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    total_slots INTEGER NOT NULL DEFAULT 0,
+    total_appointments INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE clients (
+    client_id INTEGER PRIMARY KEY,
+    firstname TEXT NOT NULL,
+    lastname TEXT NOT NULL,
+    email TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    phone_key TEXT NOT NULL,
+    search_key TEXT NOT NULL,
+    appointments_count INTEGER NOT NULL DEFAULT 0,
+    last_appointment TEXT
+);
+CREATE TABLE slots (
+    slot_id INTEGER PRIMARY KEY,
+    calendar_id INTEGER NOT NULL,
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    local_date TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    end_time TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    booked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE appointments (
+    appointment_id INTEGER PRIMARY KEY,
+    slot_id INTEGER NOT NULL,
+    calendar_id INTEGER NOT NULL,
+    client_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    local_date TEXT NOT NULL,
+    start_ts INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+# Created after the bulk load (faster), each named after the filter or order it serves.
+INDEXES = """
+CREATE INDEX clients_by_email ON clients (email_key);
+CREATE INDEX clients_by_phone ON clients (phone_key);
+CREATE INDEX clients_by_created ON clients (created_at);
+CREATE INDEX slots_by_calendar_day ON slots (calendar_id, local_date, start_ts);
+CREATE INDEX appointments_by_start ON appointments (start_ts, appointment_id);
+CREATE INDEX appointments_by_calendar ON appointments (calendar_id, start_ts);
+CREATE INDEX appointments_by_client ON appointments (client_id, local_date);
+CREATE INDEX appointments_by_day ON appointments (local_date, calendar_id, status);
+CREATE INDEX appointments_by_slot ON appointments (slot_id, status);
+"""
+
+COUNTERS = """
+UPDATE slots SET booked = (
+    SELECT COUNT(*) FROM appointments a WHERE a.slot_id = slots.slot_id AND a.status != 'cancelled');
+UPDATE calendars SET
+    total_slots = (SELECT COUNT(*) FROM slots s WHERE s.calendar_id = calendars.calendar_id),
+    total_appointments = (SELECT COUNT(*) FROM appointments a WHERE a.calendar_id = calendars.calendar_id);
+UPDATE clients SET
+    appointments_count = (SELECT COUNT(*) FROM appointments a WHERE a.client_id = clients.client_id),
+    last_appointment = (SELECT MAX(local_date) FROM appointments a WHERE a.client_id = clients.client_id);
+"""
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: the key that makes search case- and accent-insensitive."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def phone_key(phone: str) -> str:
+    """A French number in E.164 whatever its spelling: '06 12 34 56 78' and '+33612345678' match."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.strip().startswith("+"):
+        if digits.startswith("330"):
+            digits = "33" + digits[3:]
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0") and len(digits) == 10:
+        return "+33" + digits[1:]
+    return digits
+
+
+def client_keys(firstname: str, lastname: str, email: str, phone: str) -> tuple[str, str, str]:
+    return email.strip().lower(), phone_key(phone), fold(f"{firstname} {lastname} {email}")
+
+
+def local_parts(epoch: int, tz: str) -> tuple[str, str]:
+    """(YYYY-MM-DD, HH:MM:SS) of an instant in a calendar's zone."""
+    text = iso(epoch, tz)
+    return text[:10], text[11:19]
+
+
+def create(conn: sqlite3.Connection, data: Dataset) -> None:
+    """Fill an empty database with a generated dataset."""
+    conn.executescript(SCHEMA)
+    spec = data.spec
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("seed", str(spec.seed)), ("anchor", spec.anchor.isoformat()), ("scale", str(spec.scale)),
+         ("dataset", spec.key)],
+    )
+    conn.executemany(
+        "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(c.calendar_id, c.name, c.widget_id, int(c.is_active), c.timezone, c.created_at, c.updated_at)
+         for c in data.calendars],
+    )
+    conn.executemany(
+        "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at, updated_at,"
+        " email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(c.client_id, c.firstname, c.lastname, c.email, c.phone, c.created_at, c.updated_at,
+          *client_keys(c.firstname, c.lastname, c.email, c.phone)) for c in data.clients],
+    )
+    slot_rows = []
+    slot_local: dict[int, tuple[str, int, int]] = {}
+    for s in data.slots:
+        tz = data.calendar_timezones[s.calendar_id]
+        day, start_time = local_parts(s.start_ts, tz)
+        end_time = local_parts(s.end_ts, tz)[1]
+        slot_rows.append((s.slot_id, s.calendar_id, s.start_ts, s.end_ts, day, start_time, end_time,
+                          s.capacity, s.created_at, s.created_at))
+        slot_local[s.slot_id] = (day, s.start_ts, s.calendar_id)
+    conn.executemany(
+        "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time, end_time,"
+        " capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        slot_rows,
+    )
+    appointment_rows = []
+    for a in data.appointments:
+        day, start_ts, calendar_id = slot_local[a.slot_id]
+        appointment_rows.append((a.appointment_id, a.slot_id, calendar_id, a.client_id, a.status, day, start_ts,
+                                 a.created_at, a.updated_at))
+    conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
+    conn.executescript(INDEXES)
+    conn.executescript(COUNTERS)
+    conn.execute("ANALYZE")
+

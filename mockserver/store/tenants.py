@@ -1,0 +1,133 @@
+"""Tenant databases: one SQLite file per tenant, created from a template and reset by copying it back.
+
+A template is the database of one generated dataset (seed, anchor date, scale), built once per process
+and kept as an in-memory database; creating or resetting a tenant is a page copy from it (the SQLite
+backup API), which is what makes a reset cheap enough to run before every test. The files live in one
+data directory, so every server worker process sees the same state; SQLite's locking makes the writes
+of different workers atomic with respect to each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from mockserver.dataset import DatasetSpec, build
+from mockserver.store import schema
+
+TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CONNECTIONS_PER_THREAD = 32
+
+
+def open_db(path: str | Path) -> sqlite3.Connection:
+    """A connection tuned for a sandbox: durability does not matter, concurrency and speed do."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+class Templates:
+    """Template databases by dataset key, built on first use (deterministic, so every process agrees).
+
+    The images are plain bytes, which a forked worker may share; the in-memory databases opened from
+    them are per process, since an SQLite connection must not cross a fork.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._images: dict[str, bytes] = {}
+        self._databases: dict[str, sqlite3.Connection] = {}
+        self._pid = os.getpid()
+
+    def image(self, spec: DatasetSpec) -> bytes:
+        with self._lock:
+            data = self._images.get(spec.key)
+            if data is None:
+                conn = sqlite3.connect(":memory:", isolation_level=None)
+                schema.create(conn, build(spec))
+                data = conn.serialize()
+                conn.close()
+                if len(self._images) >= 8:  # a long session of seed changes must not grow forever
+                    self._images.pop(next(iter(self._images)))
+                self._images[spec.key] = data
+            return data
+
+    def copy_into(self, spec: DatasetSpec, target: sqlite3.Connection) -> None:
+        data = self.image(spec)
+        with self._lock:
+            if self._pid != os.getpid():
+                self._databases, self._pid = {}, os.getpid()
+            source = self._databases.get(spec.key)
+            if source is None:
+                source = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                source.deserialize(data)
+                for key in [k for k in self._databases if k not in self._images]:
+                    self._databases.pop(key).close()
+                self._databases[spec.key] = source
+            source.backup(target)
+
+
+class TenantFiles:
+    """Where each tenant's database lives, and the per-thread connections to them."""
+
+    def __init__(self, data_dir: Path, templates: Templates) -> None:
+        self.directory = data_dir / "tenants"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.templates = templates
+        self._local = threading.local()
+
+    def path(self, tenant: str) -> Path:
+        # Readable and collision-free: a slug for people, a digest for uniqueness and path safety.
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", tenant)[:40]
+        digest = hashlib.sha1(tenant.encode()).hexdigest()[:12]
+        return self.directory / f"{slug}-{digest}.sqlite"
+
+    def exists(self, tenant: str) -> bool:
+        return self.path(tenant).exists()
+
+    def create(self, tenant: str, spec: DatasetSpec) -> bool:
+        """Create the tenant's database from its template unless another worker already did; True if created."""
+        target = self.path(tenant)
+        if target.exists():
+            return False
+        scratch = target.parent / f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        scratch.write_bytes(self.templates.image(spec))
+        conn = sqlite3.connect(scratch)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.close()
+        try:
+            os.link(scratch, target)  # atomic create-if-absent: two workers racing create it once
+            created = True
+        except FileExistsError:
+            created = False
+        finally:
+            scratch.unlink()
+        return created
+
+    def connection(self, tenant: str) -> sqlite3.Connection:
+        cache: OrderedDict[str, sqlite3.Connection] | None = getattr(self._local, "cache", None)
+        if cache is None or getattr(self._local, "pid", None) != os.getpid():
+            # A connection must not cross a fork: a worker starts with its own.
+            cache = self._local.cache = OrderedDict()
+            self._local.pid = os.getpid()
+        conn = cache.get(tenant)
+        if conn is None:
+            conn = open_db(self.path(tenant))
+            cache[tenant] = conn
+            if len(cache) > CONNECTIONS_PER_THREAD:
+                cache.popitem(last=False)[1].close()
+        else:
+            cache.move_to_end(tenant)
+        return conn
+
+    def restore(self, tenant: str, spec: DatasetSpec) -> None:
+        """Put the template's pages back into the tenant's database, in place, under its write lock."""
+        conn = self.connection(tenant)
+        self.templates.copy_into(spec, conn)
