@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from mockserver.api import appointments, calendars, clients, info, slots, statistics
+from mockserver.api import appointments, booking, calendars, clients, info, slots, statistics
 
 
 def register(app: Flask) -> None:
     api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (info, calendars, slots, appointments, clients, statistics):
+    for module in (info, calendars, slots, appointments, booking, clients, statistics):
         api.register_blueprint(module.bp)
     app.register_blueprint(api)

@@ -33,8 +33,30 @@ def open_db(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+_IMAGES: OrderedDict[str, bytes] = OrderedDict()
+_IMAGES_LOCK = threading.Lock()
+IMAGES_KEPT = 8
+
+
+def template_image(spec: DatasetSpec) -> bytes:
+    """The database file image of a dataset, built once per process and spec (immutable, so shareable)."""
+    with _IMAGES_LOCK:
+        data = _IMAGES.get(spec.key)
+        if data is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            schema.create(conn, build(spec))
+            data = conn.serialize()
+            conn.close()
+            _IMAGES[spec.key] = data
+            if len(_IMAGES) > IMAGES_KEPT:  # a long session of seed changes must not grow forever
+                _IMAGES.popitem(last=False)
+        else:
+            _IMAGES.move_to_end(spec.key)
+        return data
+
+
 class Templates:
-    """Template databases by dataset key, built on first use (deterministic, so every process agrees).
+    """Template databases by dataset key, opened from the shared images on first use.
 
     The images are plain bytes, which a forked worker may share; the in-memory databases opened from
     them are per process, since an SQLite connection must not cross a fork.
@@ -42,22 +64,11 @@ class Templates:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._images: dict[str, bytes] = {}
-        self._databases: dict[str, sqlite3.Connection] = {}
+        self._databases: OrderedDict[str, sqlite3.Connection] = OrderedDict()
         self._pid = os.getpid()
 
     def image(self, spec: DatasetSpec) -> bytes:
-        with self._lock:
-            data = self._images.get(spec.key)
-            if data is None:
-                conn = sqlite3.connect(":memory:", isolation_level=None)
-                schema.create(conn, build(spec))
-                data = conn.serialize()
-                conn.close()
-                if len(self._images) >= 8:  # a long session of seed changes must not grow forever
-                    self._images.pop(next(iter(self._images)))
-                self._images[spec.key] = data
-            return data
+        return template_image(spec)
 
     def copy_into(self, spec: DatasetSpec, target: sqlite3.Connection) -> None:
         data = self.image(spec)
@@ -68,9 +79,9 @@ class Templates:
             if source is None:
                 source = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
                 source.deserialize(data)
-                for key in [k for k in self._databases if k not in self._images]:
-                    self._databases.pop(key).close()
                 self._databases[spec.key] = source
+                if len(self._databases) > IMAGES_KEPT:
+                    self._databases.popitem(last=False)[1].close()
             source.backup(target)
 
 

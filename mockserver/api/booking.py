@@ -1,0 +1,34 @@
+"""POST /api/appointment and PUT /api/appointment/{id} ("Gestion des rendez-vous")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from mockserver.api import body, params
+from mockserver.api.call import current_call, ok
+from mockserver.store import queries, writes
+
+bp = Blueprint("booking", __name__)
+
+
+@bp.post("/appointment")
+def create_appointment() -> Response:
+    """POST /api/appointment: book a place in a slot for a client (matched by e-mail, or created)."""
+    new = body.new_appointment()
+    call = current_call()
+    conn = call.db()
+    appointment_id = writes.create_appointment(conn, new, call.now())
+    record = queries.get_appointment(conn, appointment_id)
+    return ok({"appointment": record}, "Appointment created successfully", item="appointment")
+
+
+@bp.put("/appointment/<appointment_id>")
+def update_appointment(appointment_id: str) -> Response:
+    """PUT /api/appointment/{id}: change the status and/or move to another slot of the same calendar."""
+    value = params.identifier("id", appointment_id)
+    status, slot_id = body.appointment_change()
+    call = current_call()
+    conn = call.db()
+    writes.update_appointment(conn, value, call.now(), status=status, slot_id=slot_id)
+    record = queries.get_appointment(conn, value)
+    return ok({"appointment": record}, "Appointment updated successfully", item="appointment")
