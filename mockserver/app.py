@@ -1,48 +1,131 @@
-"""The application factory: settings, the sandbox runtime, blueprints and the error handlers."""
+"""The application factory: settings, the sandbox runtime, blueprints, request hooks and error handlers.
+
+One request flows: ``_begin`` (call context: format, debug, tenant; scenario switches; authentication)
+-> the view (validation -> store) -> ``render`` -> ``_finish`` (body faults, journal, access log).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver import api
 from mockserver.api import call as api_call
 from mockserver.config import Config
+from mockserver.control import presets, scenarios
+from mockserver.control import views as control_views
 from mockserver.errors import ApiError, EndpointNotFound, InternalError, InvalidJson, PayloadTooLarge
 from mockserver.sandbox import Sandbox
 
 log = logging.getLogger("tap4book.mock")
+access_log = logging.getLogger("tap4book.access")
 
 
 def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     settings = config if isinstance(config, Config) else Config.load(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
-    app.extensions["tap4book"] = Sandbox(settings)
+    sandbox = app.extensions["tap4book"] = Sandbox(settings)
+    for name in settings.scenario:
+        targets = [row["tenant"] for row in sandbox.control.tenants()]
+        presets.apply(sandbox, name, targets, None)
+    _configure_logs(settings.log_format)
 
     app.before_request(_begin)
+    app.after_request(_finish)
     app.teardown_request(_end)
     api.register(app)
+    if settings.control_api:
+        app.register_blueprint(control_views.bp)
     _register_errors(app)
+    _cors(app, settings.cors_origins)
     return app
 
 
-def _begin() -> None:
-    """Every request gets a call context: /api/ requests are authenticated here, before their view."""
-    api_call.begin()
+def _cors(app: Flask, origins: str) -> None:
+    """Browsers on another origin (a front-end dev server) may call the API and the control plane."""
+    allowed = "*" if origins.strip() == "*" else [o.strip() for o in origins.split(",") if o.strip()]
+    CORS(
+        app,
+        resources={r"/api/*": {}, r"/api": {}, r"/__mock/*": {}},
+        origins=allowed,
+        allow_headers=["Access-Token", "X-Debug", "X-Mock-Tenant", "X-Mock-Scenario", "X-Mock-Admin-Token",
+                       "Content-Type", "Accept"],
+        expose_headers=["X-Pagination-Total", "X-Pagination-Page", "X-Pagination-Per-Page",
+                        "X-Pagination-Total-Pages", "X-Pagination-Has-More", "X-Mock-Fault", "Allow"],
+        methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        max_age=600,
+    )
+
+
+def _is_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _begin() -> Response | None:
+    """The call context for every request; for the API, scenario switches and then authentication."""
+    call = api_call.begin()
+    if not _is_api() or request.method == "OPTIONS":  # a CORS preflight carries no token
+        return None
+    forced = scenarios.before_view(call)
+    if forced is not None:
+        return forced
     api_call.enforce_auth()
+    return None
+
+
+def _finish(response: Response) -> Response:
+    call = g.get("call")
+    if call is None or not _is_api():
+        return response
+    response = scenarios.after_view(call, response)
+    duration_ms = (time.perf_counter() - call.started) * 1000
+    call.sandbox.journal.record(
+        tenant=call.tenant, method=request.method, path=request.path,
+        query=list(request.args.items(multi=True)), headers=list(request.headers.items()),
+        body=request.get_data(cache=True), status=response.status_code, error_code=call.error_code,
+        rule_id=call.rule_id, duration_ms=duration_ms,
+    )
+    if access_log.isEnabledFor(logging.INFO):
+        _log_access(call, response.status_code, duration_ms)
+    return response
 
 
 def _end(_exc: BaseException | None) -> None:
-    current = g.get("call")
-    if current is not None:
-        current.close()
+    call = g.get("call")
+    if call is not None:
+        call.close()
+
+
+def _configure_logs(fmt: str) -> None:
+    access_log.propagate = False
+    access_log.handlers.clear()
+    if fmt == "off":
+        access_log.setLevel(logging.WARNING)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
+    access_log.json = fmt == "json"  # type: ignore[attr-defined]
+
+
+def _log_access(call: api_call.Call, status: int, duration_ms: float) -> None:
+    fields = {"method": request.method, "path": request.path, "status": status, "error_code": call.error_code,
+              "duration_ms": round(duration_ms, 2), "tenant": call.tenant}
+    if getattr(access_log, "json", False):
+        access_log.info(json.dumps(fields))
+    else:
+        access_log.info("%s %s %s %s %.2fms tenant=%s", *fields.values())
 
 
 def _register_errors(app: Flask) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from mockserver.auth import AccountBook
 from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
+from mockserver.control.journal import Journal
 from mockserver.control.state import GLOBAL, ControlState
 from mockserver.dataset import DatasetSpec
 from mockserver.store.tenants import TenantFiles, Templates
@@ -36,6 +37,7 @@ class Sandbox:
         self.accounts = AccountBook.load(config.accounts_file)
         self.data_dir = self._data_dir(config.data_dir)
         self.control = ControlState(self.data_dir / "control.sqlite", config.seed, ClockState(frozen_at=config.now))
+        self.journal = Journal(self.data_dir / "journal.sqlite", config.journal_size)
         self.templates = Templates()
         self.files = TenantFiles(self.data_dir, self.templates)
         self._ready: set[str] = set()

@@ -48,6 +48,8 @@ class Call:
     tenant: str | None = None
     queries: int = 0
     error_code: str | None = None
+    rule_id: int | None = None
+    fault: str | None = None
     _conn: sqlite3.Connection | None = None
 
     @property
@@ -84,8 +86,8 @@ def current_call() -> Call:
     return g.call
 
 
-def begin() -> None:
-    """Build the call context; raise the error an API request earns before its view runs."""
+def begin() -> Call:
+    """Build the call context (format, debug mode, account, tenant); a bad format or tenant name raises."""
     call = g.call = Call(sandbox())
     call.fmt = render.negotiate(request.args.get("format"), request.accept_mimetypes)
     wants_debug = _flag(request.args.get("debug")) or _flag(request.headers.get(DEBUG_HEADER))
@@ -98,13 +100,14 @@ def begin() -> None:
         )
     if call.debug:
         call.tenant = tenant_id(DEBUG_SPACE, name)
-        return
+        return call
     token = request.headers.get(TOKEN_HEADER) or request.args.get(TOKEN_PARAM)
     try:
         call.account = call.sandbox.accounts.authenticate(token, call.sandbox.config.environment)
         call.tenant = tenant_id(call.account.account_id, name)
     except ApiError as exc:
         call.auth_error = exc
+    return call
 
 
 def enforce_auth() -> None:

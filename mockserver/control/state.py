@@ -90,13 +90,19 @@ class ControlState:
             scope: ClockState(frozen_at=frozen, offset=offset)
             for scope, frozen, offset in conn.execute("SELECT scope, frozen_at, offset FROM clocks")
         }
-        rules = [
-            {"id": rid, "tenant": tenant, **json.loads(spec), "times": times, "hits": hits, "preset": preset}
-            for rid, tenant, spec, times, hits, preset in conn.execute(
-                "SELECT id, tenant, spec, times, hits, preset FROM rules ORDER BY id"
-            )
+        return Snapshot(seed, clocks, self._rules(conn))
+
+    @staticmethod
+    def _rules(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            f"SELECT id, tenant, spec, times, hits, evaluations, preset, created_at FROM rules {where} ORDER BY id",
+            params,
+        )
+        return [
+            {"id": rid, **json.loads(spec), "tenant": tenant, "times": times, "hits": hits,
+             "evaluations": evaluations, "preset": preset, "created_at": created}
+            for rid, tenant, spec, times, hits, evaluations, preset, created in rows
         ]
-        return Snapshot(seed, clocks, rules)
 
     # -- clocks --------------------------------------------------------------------------------
 
@@ -114,6 +120,10 @@ class ControlState:
                 tx.execute("UPDATE clocks SET frozen_at = NULL, offset = 0 WHERE scope = ?", (GLOBAL,))
             else:
                 tx.execute("DELETE FROM clocks WHERE scope = ?", (scope,))
+
+    def drop_tenant_clocks(self) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM clocks WHERE scope != ?", (GLOBAL,))
 
     # -- seeds and tenants ---------------------------------------------------------------------
 
@@ -149,6 +159,56 @@ class ControlState:
             {"tenant": t, "seed": s, "dataset": d, "created_at": c, "reset_at": r, "resets": n}
             for t, s, d, c, r, n in rows
         ]
+
+
+    # -- scenario rules ------------------------------------------------------------------------
+
+    def add_rule(self, spec: dict[str, Any], preset: str | None = None) -> dict[str, Any]:
+        body = {k: v for k, v in spec.items() if k not in ("tenant", "times")}
+        with self.transaction() as tx:
+            rid = tx.execute(
+                "INSERT INTO rules (tenant, spec, times, preset, created_at) VALUES (?, ?, ?, ?, ?)",
+                (spec.get("tenant"), json.dumps(body), spec.get("times"), preset, time.time()),
+            ).lastrowid
+        return self.rule(int(rid or 0)) or {}
+
+    def rule(self, rule_id: int) -> dict[str, Any] | None:
+        found = self._rules(self._conn(), "WHERE id = ?", (rule_id,))
+        return found[0] if found else None
+
+    def rules(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        if tenant is None:
+            return self._rules(self._conn())
+        return self._rules(self._conn(), "WHERE tenant = ? OR tenant IS NULL", (tenant,))
+
+    def remove_rule(self, rule_id: int) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 1
+
+    def clear_rules(self, tenant: str | None = None) -> int:
+        """Remove every rule (tenant None) or the rules scoped to one tenant."""
+        with self.transaction() as tx:
+            if tenant is None:
+                return tx.execute("DELETE FROM rules").rowcount
+            return tx.execute("DELETE FROM rules WHERE tenant = ?", (tenant,)).rowcount
+
+    def fire(self, rule: dict[str, Any], draw: Any) -> tuple[bool, int]:
+        """Count an evaluation of a matching rule and decide, atomically across workers, whether it fires.
+
+        ``draw(evaluation)`` gives the rule's seeded number for a probability rule; ``times`` is enforced
+        by a conditional update, so N workers together fire a ``times: N`` rule exactly N times.
+        """
+        with self.transaction() as tx:
+            row = tx.execute("UPDATE rules SET evaluations = evaluations + 1 WHERE id = ? RETURNING evaluations",
+                             (rule["id"],)).fetchone()
+            if row is None:
+                return False, 0
+            evaluation = int(row[0])
+            if rule.get("probability") is not None and draw(evaluation) >= rule["probability"]:
+                return False, evaluation
+            fired = tx.execute("UPDATE rules SET hits = hits + 1 WHERE id = ? AND (times IS NULL OR hits < times)",
+                               (rule["id"],)).rowcount == 1
+            return fired, evaluation
 
 
 class _Transaction:

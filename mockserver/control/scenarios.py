@@ -1,0 +1,126 @@
+"""Scenario switches at request time: the ``X-Mock-Scenario`` header, the ``__scenario`` parameter, and rules.
+
+``before_view`` runs after the call context exists (so a forced error is rendered in the requested format
+and tenant) and before authentication (so AUTH_* can be forced too). Network faults that need the real
+response (a malformed or truncated body) are applied by ``after_view``. Faults that need the socket use
+gunicorn's ``gunicorn.socket``; under a server without it (the Flask test client) the sandbox answers
+with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule is still visible.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+from flask import Response, request
+
+from mockserver import API_VERSION
+from mockserver.api.call import Call, fail
+from mockserver.control import rules as rule_specs
+from mockserver.errors import ALL_CODES, InvalidParameter, from_code
+from mockserver.render import CONTENT_TYPES
+
+SCENARIO_HEADER = "X-Mock-Scenario"
+SCENARIO_PARAM = "__scenario"
+FAULT_HEADER = "X-Mock-Fault"
+
+
+def before_view(call: Call) -> Response | None:
+    """A forced answer for this request, or None to let the API answer (after any delay rules)."""
+    forced = request.headers.get(SCENARIO_HEADER) or request.args.get(SCENARIO_PARAM)
+    if forced:
+        return _forced(call, forced.strip())
+    snapshot = call.sandbox.control.snapshot()
+    for rule in snapshot.rules:
+        if not rule_specs.matches(rule, request.method, request.path, request.args, call.tenant):
+            continue
+        seed = rule.get("seed", snapshot.seed)
+        fired, evaluation = call.sandbox.control.fire(
+            rule, lambda n, rule=rule, seed=seed: rule_specs.draw(seed, rule["id"], n)
+        )
+        if not fired:
+            continue
+        call.rule_id = rule["id"]
+        pause = rule_specs.delay_seconds(rule, seed, evaluation)
+        if pause:
+            time.sleep(pause)
+        if rule_specs.is_passthrough(rule):
+            continue
+        return _respond(call, rule)
+    return None
+
+
+def _forced(call: Call, value: str) -> Response | None:
+    code = value.upper()
+    if code in ALL_CODES:
+        return _error(call, code, None)
+    if value in rule_specs.FAULTS:
+        return _fault(call, value)
+    raise InvalidParameter(
+        f"Unknown {SCENARIO_HEADER} {value!r}: use a documented error code ({', '.join(ALL_CODES)})"
+        f" or a fault ({', '.join(rule_specs.FAULTS)})",
+        details={"header": SCENARIO_HEADER},
+    )
+
+
+def _error(call: Call, code: str, message: str | None) -> Response:
+    error = from_code(code, message or f"{ALL_CODES[code].default_message} (forced by the sandbox)")
+    if code == "INTERNAL_ERROR" and request.path.rstrip("/") == "/api/health":
+        # The maintenance scenario: health says what is down, in the documented health fields.
+        return fail(error, data={"status": "unhealthy", "timestamp": int(call.now()), "version": API_VERSION,
+                                 "debug_mode": call.debug, "database": "disconnected"})
+    return fail(error)
+
+
+def _respond(call: Call, rule: dict[str, Any]) -> Response | None:
+    if "error_code" in rule:
+        return _error(call, rule["error_code"], rule.get("message"))
+    if "fault" in rule:
+        return _fault(call, rule["fault"])
+    body = rule["body"]
+    payload = body.encode() if isinstance(body, str) else json.dumps(body, ensure_ascii=False).encode()
+    call.error_code = None
+    return Response(payload, status=rule["status"], headers=rule["headers"], content_type=rule["content_type"])
+
+
+def _fault(call: Call, fault: str) -> Response | None:
+    call.fault = fault
+    if fault == "connection_reset":
+        sock = request.environ.get("gunicorn.socket")
+        if isinstance(sock, socket.socket):
+            # Close our side: the client sees the connection end with no response at all.
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return Response(b"", status=200)
+        return Response(b"", status=502, headers={FAULT_HEADER: fault})
+    if fault == "empty_response":
+        return Response(b"", status=200, headers={FAULT_HEADER: fault}, content_type=CONTENT_TYPES[call.fmt])
+    return None  # malformed_body / truncated_body damage the real response, in after_view
+
+
+def after_view(call: Call, response: Response) -> Response:
+    """Damage the real response for the body faults."""
+    fault = call.fault
+    if fault not in ("malformed_body", "truncated_body"):
+        return response
+    body = response.get_data()
+    half = body[: max(1, len(body) // 2)]
+    sock = request.environ.get("gunicorn.socket")
+    if fault == "truncated_body" and isinstance(sock, socket.socket):
+        # Promise the whole body, send half, hang up: the client's read fails mid-body.
+        head = [f"HTTP/1.1 {response.status}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        head += [f"{FAULT_HEADER}: {fault}", "Connection: close", "", ""]
+        try:
+            sock.sendall("\r\n".join(head).encode("latin-1") + half)
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return response
+    response.set_data(half)
+    response.headers[FAULT_HEADER] = fault
+    return response
