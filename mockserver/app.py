@@ -58,10 +58,24 @@ def _cors(app: Flask, origins: str) -> None:
         app,
         resources={r"/api/*": {}, r"/api": {}, r"/__mock/*": {}},
         origins=allowed,
-        allow_headers=["Access-Token", "X-Debug", "X-Mock-Tenant", "X-Mock-Scenario", "X-Mock-Admin-Token",
-                       "Content-Type", "Accept"],
-        expose_headers=["X-Pagination-Total", "X-Pagination-Page", "X-Pagination-Per-Page",
-                        "X-Pagination-Total-Pages", "X-Pagination-Has-More", "X-Mock-Fault", "Allow"],
+        allow_headers=[
+            "Access-Token",
+            "X-Debug",
+            "X-Mock-Tenant",
+            "X-Mock-Scenario",
+            "X-Mock-Admin-Token",
+            "Content-Type",
+            "Accept",
+        ],
+        expose_headers=[
+            "X-Pagination-Total",
+            "X-Pagination-Page",
+            "X-Pagination-Per-Page",
+            "X-Pagination-Total-Pages",
+            "X-Pagination-Has-More",
+            "X-Mock-Fault",
+            "Allow",
+        ],
         methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         max_age=600,
     )
@@ -90,14 +104,28 @@ def _finish(response: Response) -> Response:
     response = scenarios.after_view(call, response)
     duration_ms = (time.perf_counter() - call.started) * 1000
     call.sandbox.journal.record(
-        tenant=call.tenant, method=request.method, path=request.path,
-        query=list(request.args.items(multi=True)), headers=list(request.headers.items()),
-        body=request.get_data(cache=True), status=response.status_code, error_code=call.error_code,
-        rule_id=call.rule_id, duration_ms=duration_ms,
+        tenant=call.tenant,
+        method=request.method,
+        path=request.path,
+        query=list(request.args.items(multi=True)),
+        headers=list(request.headers.items()),
+        body=_sent_body(),
+        status=response.status_code,
+        error_code=call.error_code,
+        rule_id=call.rule_id,
+        duration_ms=duration_ms,
     )
     if access_log.isEnabledFor(logging.INFO):
         _log_access(call, response.status_code, duration_ms)
     return response
+
+
+def _sent_body() -> bytes:
+    """The request body for the journal; one over the size limit is noted, not read."""
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return f"<body of {request.content_length} bytes, over the limit: not recorded>".encode()
 
 
 def _end(_exc: BaseException | None) -> None:
@@ -120,8 +148,14 @@ def _configure_logs(fmt: str) -> None:
 
 
 def _log_access(call: api_call.Call, status: int, duration_ms: float) -> None:
-    fields = {"method": request.method, "path": request.path, "status": status, "error_code": call.error_code,
-              "duration_ms": round(duration_ms, 2), "tenant": call.tenant}
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "error_code": call.error_code,
+        "duration_ms": round(duration_ms, 2),
+        "tenant": call.tenant,
+    }
     if getattr(access_log, "json", False):
         access_log.info(json.dumps(fields))
     else:

@@ -56,10 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", help=_env_help("seed"))
     serve.add_argument("--now", metavar="ISO-8601", help=_env_help("now"))
     serve.add_argument("--environment", choices=ENVIRONMENTS, help=_env_help("environment"))
-    serve.add_argument("--no-debug-mode", dest="debug_mode", action="store_const", const=False,
-                       help=_env_help("debug_mode", "refuse debug=true / X-Debug requests"))
-    serve.add_argument("--no-control-api", dest="control_api", action="store_const", const=False,
-                       help=_env_help("control_api", "do not serve the /__mock/ control API"))
+    serve.add_argument(
+        "--no-debug-mode",
+        dest="debug_mode",
+        action="store_const",
+        const=False,
+        help=_env_help("debug_mode", "refuse debug=true / X-Debug requests"),
+    )
+    serve.add_argument(
+        "--no-control-api",
+        dest="control_api",
+        action="store_const",
+        const=False,
+        help=_env_help("control_api", "do not serve the /__mock/ control API"),
+    )
     serve.add_argument("--admin-token", help=_env_help("admin_token"))
     serve.add_argument("--accounts", dest="accounts_file", metavar="FILE", help=_env_help("accounts_file"))
     serve.add_argument("--data-dir", help=_env_help("data_dir"))

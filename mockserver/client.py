@@ -47,8 +47,15 @@ class ControlError(RuntimeError):
 
 
 class SandboxClient:
-    def __init__(self, url: str, token: str | None = None, tenant: str | None = None, debug: bool = False,
-                 admin_token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        tenant: str | None = None,
+        debug: bool = False,
+        admin_token: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.url = url.rstrip("/")
         self.token, self.tenant, self.debug, self.admin_token = token, tenant, debug, admin_token
         self.timeout = timeout
@@ -67,8 +74,17 @@ class SandboxClient:
             headers["X-Mock-Tenant"] = self.tenant
         return headers
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-                data: bytes | None = None, headers: dict[str, str] | None = None, scoped: bool = True) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        scoped: bool = True,
+    ) -> Response:
         url = self.url + path
         if params:
             url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
@@ -103,10 +119,18 @@ class SandboxClient:
 
     # -- control plane ---------------------------------------------------------------------------
 
-    def _control(self, method: str, path: str, body: dict[str, Any] | None = None, *, scoped: bool = True,
-                 params: dict[str, Any] | None = None) -> Any:
-        reply = self.request(method, "/__mock" + path, json=body if body is not None else None,
-                             params=params, scoped=scoped)
+    def _control(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        scoped: bool = True,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        reply = self.request(
+            method, "/__mock" + path, json=body if body is not None else None, params=params, scoped=scoped
+        )
         try:
             envelope = reply.json()
         except ValueError:
@@ -115,11 +139,22 @@ class SandboxClient:
             raise ControlError(f"{method} /__mock{path}: {envelope.get('error_code')}: {envelope.get('message')}")
         return envelope["data"]
 
-    def reset(self, *, seed: int | None = None, all_tenants: bool = False, keep_rules: bool = False,
-              keep_journal: bool = False, keep_clock: bool = False) -> dict[str, Any]:
-        body = {"seed": seed, "keep_rules": keep_rules, "keep_journal": keep_journal, "keep_clock": keep_clock}
-        return self._control("POST", "/reset", {k: v for k, v in body.items() if v is not None},
-                             scoped=not all_tenants)
+    def reset(
+        self,
+        *,
+        seed: int | None = None,
+        all_tenants: bool = False,
+        keep_rules: bool = False,
+        keep_journal: bool = False,
+        keep_clock: bool = False,
+    ) -> dict[str, Any]:
+        body = {
+            "seed": seed,
+            "keep_rules": keep_rules,
+            "keep_journal": keep_journal,
+            "keep_clock": keep_clock,
+        }
+        return self._control("POST", "/reset", {k: v for k, v in body.items() if v is not None}, scoped=not all_tenants)
 
     def ready(self) -> bool:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 ENV_PREFIX = "T4B_"
@@ -34,7 +34,7 @@ def parse_bool(value: Any) -> bool:
 
 def parse_instant(value: Any) -> float | None:
     """An ISO-8601 instant as epoch seconds; a naive value is taken as UTC, 'now'/'' means the real clock."""
-    if value is None or isinstance(value, float | int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, float | int) and not isinstance(value, bool)):
         return None if value is None else float(value)
     text = str(value).strip()
     if text in ("", "now", "real"):
@@ -44,7 +44,7 @@ def parse_instant(value: Any) -> float | None:
     except ValueError:
         raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 

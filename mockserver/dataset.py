@@ -220,8 +220,14 @@ def _slots(spec: DatasetSpec, calendar: Calendar, first_id: int) -> list[Slot]:
                 start = midnight + minute * 60
                 capacity = hours.capacities[int(draw.random() * len(hours.capacities))]
                 slots.append(
-                    Slot(first_id + len(slots), calendar.calendar_id, start, start + hours.duration * 60,
-                         capacity, created_at)
+                    Slot(
+                        first_id + len(slots),
+                        calendar.calendar_id,
+                        start,
+                        start + hours.duration * 60,
+                        capacity,
+                        created_at,
+                    )
                 )
     return slots
 
@@ -253,7 +259,12 @@ def has_history(seed: int, client_index: int) -> bool:
 
 
 def _appointments(spec: DatasetSpec, data: Dataset, clients: list[Client], anchor_start: int) -> list[Appointment]:
-    regulars = [clients[i].client_id for i in range(len(clients)) if has_history(spec.seed, i)]
+    # Each block of 5 calendars has its own 50 clients (a practice and its patients), so that a larger
+    # --scale adds blocks without changing who booked what in the first one.
+    regulars = [
+        [clients[i].client_id for i in range(block * 50, block * 50 + 50) if has_history(spec.seed, i)]
+        for block in range(spec.scale)
+    ]
     appointments: list[Appointment] = []
     day_seconds = 86400
     draw = random.Random()
@@ -278,7 +289,8 @@ def _appointments(spec: DatasetSpec, data: Dataset, clients: list[Client], ancho
         if random_() < 0.06:
             statuses.append("cancelled")
         for status in statuses:
-            client_id = regulars[int(len(regulars) * random_() ** 1.2)]
+            pool = regulars[(slot.calendar_id - 1) // 5]
+            client_id = pool[int(len(pool) * random_() ** 1.2)]
             created = min(
                 slot.start_ts - int(1 + random_() * 21) * day_seconds - int(random_() * 4 * 3600),
                 anchor_start - 3600 - int(random_() * 47 * 3600),

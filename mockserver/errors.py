@@ -35,7 +35,11 @@ class DateRangeTooLarge(ApiError):
 
 
 class AuthRequired(ApiError):
-    code, status, default_message = "AUTH_REQUIRED", 401, "Authentication required: send the Access-Token header"
+    code, status, default_message = (
+        "AUTH_REQUIRED",
+        401,
+        "Authentication required: send the Access-Token header",
+    )
 
 
 class AuthInvalid(ApiError):

@@ -21,7 +21,7 @@ from mockserver.config import Config
 from mockserver.control.journal import Journal
 from mockserver.control.state import GLOBAL, ControlState
 from mockserver.dataset import DatasetSpec
-from mockserver.store.tenants import TenantFiles, Templates
+from mockserver.store.tenants import Templates, TenantFiles
 
 DEBUG_SPACE = "debug"
 DEFAULT_TENANT = "default"

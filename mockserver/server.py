@@ -36,8 +36,16 @@ def bind(host: str, port: int) -> socket.socket:
 def ready_line(sock: socket.socket, workers: int, threads: int) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return json.dumps({"event": READY_EVENT, "url": f"http://{shown}:{port}", "host": host, "port": port,
-                       "workers": workers, "threads": threads})
+    return json.dumps(
+        {
+            "event": READY_EVENT,
+            "url": f"http://{shown}:{port}",
+            "host": host,
+            "port": port,
+            "workers": workers,
+            "threads": threads,
+        }
+    )
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

@@ -43,8 +43,13 @@ def client(app: Flask) -> FlaskClient:
 class Api:
     """Calls the API as an authenticated integrator would; ``debug=True`` calls without a token."""
 
-    def __init__(self, client: FlaskClient, token: str | None = DEFAULT_TOKEN, debug: bool = False,
-                 tenant: str | None = None) -> None:
+    def __init__(
+        self,
+        client: FlaskClient,
+        token: str | None = DEFAULT_TOKEN,
+        debug: bool = False,
+        tenant: str | None = None,
+    ) -> None:
         self.client, self.token, self.debug, self.tenant = client, token, debug, tenant
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -125,4 +130,3 @@ def assert_error(response: TestResponse, code: str, status: int, fmt: str = "jso
     assert body["timestamp"]
     assert body["format"] == fmt
     return body
-

@@ -3,12 +3,25 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from conftest import TODAY, assert_error
 
-FIELDS = ["appointment_id", "status", "created_at", "updated_at", "slot_id", "date", "start_time", "end_time",
-          "calendar_id", "calendar_name", "client_id", "client_firstname", "client_lastname", "client_email",
-          "client_phone"]
+FIELDS = [
+    "appointment_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "slot_id",
+    "date",
+    "start_time",
+    "end_time",
+    "calendar_id",
+    "calendar_name",
+    "client_id",
+    "client_firstname",
+    "client_lastname",
+    "client_email",
+    "client_phone",
+]
 
 
 def test_appointments_have_the_documented_fields_in_chronological_order(api):
@@ -53,8 +66,13 @@ def test_each_filter_really_filters(api, params, check):
 def test_documented_filter_example_paginates(api):
     body = api.get("/api/appointments", calendar_id=1, status="confirmed", page=2, per_page=20).get_json()
     total = body["pagination"]["total"]
-    assert body["pagination"] == {"total": total, "page": 2, "per_page": 20,
-                                  "total_pages": (total + 19) // 20, "has_more": total > 40}
+    assert body["pagination"] == {
+        "total": total,
+        "page": 2,
+        "per_page": 20,
+        "total_pages": (total + 19) // 20,
+        "has_more": total > 40,
+    }
     assert all(a["status"] == "confirmed" and a["calendar_id"] == 1 for a in body["data"])
 
 
@@ -76,8 +94,7 @@ def test_calendar_scoped_appointments_carry_meta(api):
     body = api.get("/api/appointments/1", status="confirmed", date_from="2025-06-01").get_json()
     assert body["message"] == "Calendar appointments retrieved successfully"
     assert body["meta"] == {"calendar_id": 1}
-    assert all(a["calendar_id"] == 1 and a["status"] == "confirmed" and a["date"] >= "2025-06-01"
-               for a in body["data"])
+    assert all(a["calendar_id"] == 1 and a["status"] == "confirmed" and a["date"] >= "2025-06-01" for a in body["data"])
     same = api.get("/api/appointments", calendar_id=1, status="confirmed", date_from="2025-06-01").get_json()
     assert body["pagination"] == same["pagination"]
 

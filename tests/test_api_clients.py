@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error
 
 
@@ -12,8 +11,16 @@ def test_fifty_french_clients_with_plausible_contacts(api):
     assert all(c["client_phone"].startswith("+33") and len(c["client_phone"]) == 12 for c in clients)
     assert all(c["client_email"].split("@")[1].startswith("example.") for c in clients)
     assert len({c["client_email"] for c in clients}) == 50
-    assert list(clients[0]) == ["client_id", "client_firstname", "client_lastname", "client_email", "client_phone",
-                                "created_at", "appointments_count", "last_appointment"]
+    assert list(clients[0]) == [
+        "client_id",
+        "client_firstname",
+        "client_lastname",
+        "client_email",
+        "client_phone",
+        "created_at",
+        "appointments_count",
+        "last_appointment",
+    ]
     assert any(c["appointments_count"] == 0 and c["last_appointment"] is None for c in clients)
 
 
@@ -31,8 +38,11 @@ def test_search_is_case_and_accent_insensitive_over_names_and_email(api, query):
 
 
 def test_search_finds_accented_names_from_plain_letters(api):
-    accented = [c for c in api.all("/api/clients") if any(ch in c["client_firstname"] + c["client_lastname"]
-                                                         for ch in "éèêëïîôöüûç")]
+    accented = [
+        c
+        for c in api.all("/api/clients")
+        if any(ch in c["client_firstname"] + c["client_lastname"] for ch in "éèêëïîôöüûç")
+    ]
     assert accented, "the default dataset has accented names"
     target = accented[0]
     plain = target["client_lastname"].translate(str.maketrans("éèêëïîôöüûç", "eeeeiioouuc")).upper()
@@ -77,8 +87,11 @@ def test_calendar_clients_are_those_with_appointments_there(api):
 
 @pytest.mark.parametrize(
     ("params", "code"),
-    [({"created_from": "yesterday"}, "INVALID_DATE_FORMAT"), ({"per_page": -1}, "INVALID_PARAMETER"),
-     ({"created_from": "2025-06-01", "created_to": "2025-05-01"}, "INVALID_PARAMETER")],
+    [
+        ({"created_from": "yesterday"}, "INVALID_DATE_FORMAT"),
+        ({"per_page": -1}, "INVALID_PARAMETER"),
+        ({"created_from": "2025-06-01", "created_to": "2025-05-01"}, "INVALID_PARAMETER"),
+    ],
 )
 def test_client_parameters_are_validated(api, params, code):
     assert_error(api.get("/api/clients", **params), code, 400)

@@ -11,8 +11,16 @@ def test_api_info_lists_the_documented_endpoints_without_a_token(client):
     assert body["data"]["supported_formats"] == ["json", "xml", "csv"]
     assert body["data"]["endpoints"]["appointments"] == "/api/appointments"
     assert body["data"]["debug_mode"] is False
-    assert list(body) == ["success", "data", "message", "error_code", "http_code", "api_version", "timestamp",
-                          "format"]
+    assert list(body) == [
+        "success",
+        "data",
+        "message",
+        "error_code",
+        "http_code",
+        "api_version",
+        "timestamp",
+        "format",
+    ]
 
 
 def test_api_info_says_debug_mode_when_asked_in_debug(client):

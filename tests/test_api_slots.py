@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error
 
 
@@ -15,8 +14,17 @@ def test_slots_of_a_day_are_in_time_order_with_their_booking_counts(api):
     for slot in slots:
         assert 0 <= slot["booked_appointments"] <= slot["capacity"]
         assert slot["is_available"] == (slot["booked_appointments"] < slot["capacity"])
-    assert list(slots[0]) == ["slot_id", "calendar_id", "date", "start_time", "end_time", "capacity",
-                              "is_available", "booked_appointments", "created_at"]
+    assert list(slots[0]) == [
+        "slot_id",
+        "calendar_id",
+        "date",
+        "start_time",
+        "end_time",
+        "capacity",
+        "is_available",
+        "booked_appointments",
+        "created_at",
+    ]
 
 
 def test_slots_follow_opening_hours_with_a_lunch_break(api):
@@ -39,8 +47,11 @@ def test_slot_range_defaults_to_one_day_and_spans_several(api):
 
 
 def test_capacities_vary_and_some_exceed_one(api):
-    capacities = {s["capacity"] for c in (1, 2, 3) for s in api.data(
-        "/api/slots", calendar_id=c, date_from="2025-06-09", date_to="2025-06-21", per_page=1000)}
+    capacities = {
+        s["capacity"]
+        for c in (1, 2, 3)
+        for s in api.data("/api/slots", calendar_id=c, date_from="2025-06-09", date_to="2025-06-21", per_page=1000)
+    }
     assert 1 in capacities and max(capacities) > 1
 
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from conftest import TODAY, assert_error
 
 
 def _check_consistent(data):
     summary = data["summary"]
     total = summary["total_appointments"]
-    assert summary["confirmed_appointments"] + summary["pending_appointments"] + \
-        summary["cancelled_appointments"] == total
+    assert (
+        summary["confirmed_appointments"] + summary["pending_appointments"] + summary["cancelled_appointments"] == total
+    )
     assert summary["completed_appointments"] <= summary["confirmed_appointments"]
     assert summary["success_rate"] == (round((total - summary["cancelled_appointments"]) / total, 2) if total else 0)
     days = data["daily_breakdown"]
@@ -29,7 +29,11 @@ def _check_consistent(data):
         ({"period": "last15days"}, "2025-05-24", TODAY),
         ({"period": "last30days"}, "2025-05-09", TODAY),
         ({"period": "specific_day", "date": "2025-06-16"}, "2025-06-16", "2025-06-16"),
-        ({"period": "custom", "start_date": "2025-06-01", "end_date": "2025-06-30"}, "2025-06-01", "2025-06-30"),
+        (
+            {"period": "custom", "start_date": "2025-06-01", "end_date": "2025-06-30"},
+            "2025-06-01",
+            "2025-06-30",
+        ),
     ],
 )
 def test_every_period_has_real_consistent_numbers(api, params, start, end):
@@ -37,7 +41,7 @@ def test_every_period_has_real_consistent_numbers(api, params, start, end):
     assert body["message"] == "Appointment statistics retrieved successfully"
     data = body["data"]
     assert (data["period"], data["start_date"], data["end_date"]) == (params["period"], start, end)
-    assert [d["date"] for d in data["daily_breakdown"]][0] == start
+    assert next(d["date"] for d in data["daily_breakdown"]) == start
     assert data["daily_breakdown"][-1]["date"] == end
     _check_consistent(data)
     assert data["summary"]["total_appointments"] > 0
@@ -98,10 +102,21 @@ def test_client_statistics(api):
         ("/api/statistics/appointments", {}, "INVALID_PARAMETER"),
         ("/api/statistics/appointments", {"period": "yesterday"}, "INVALID_PARAMETER"),
         ("/api/statistics/appointments", {"period": "specific_day"}, "INVALID_PARAMETER"),
-        ("/api/statistics/appointments", {"period": "specific_day", "date": "15-06-2025"}, "INVALID_DATE_FORMAT"),
-        ("/api/statistics/appointments", {"period": "custom", "start_date": "2025-06-01"}, "INVALID_PARAMETER"),
-        ("/api/statistics/appointments", {"period": "custom", "start_date": "2024-01-01", "end_date": "2025-06-01"},
-         "DATE_RANGE_TOO_LARGE"),
+        (
+            "/api/statistics/appointments",
+            {"period": "specific_day", "date": "15-06-2025"},
+            "INVALID_DATE_FORMAT",
+        ),
+        (
+            "/api/statistics/appointments",
+            {"period": "custom", "start_date": "2025-06-01"},
+            "INVALID_PARAMETER",
+        ),
+        (
+            "/api/statistics/appointments",
+            {"period": "custom", "start_date": "2024-01-01", "end_date": "2025-06-01"},
+            "DATE_RANGE_TOO_LARGE",
+        ),
         ("/api/statistics/1", {}, "INVALID_PARAMETER"),
         ("/api/statistics/x", {"period": "today"}, "INVALID_PARAMETER"),
     ],

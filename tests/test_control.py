@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import NOW, Api, assert_error
+
 from mockserver import create_app
 from mockserver.errors import DOCUMENTED
 
@@ -14,13 +14,20 @@ FORMATS = ("json", "xml", "csv")
 
 
 def future_free_slot(api: Api, day: str = "2025-06-20", calendar_id: int = 1) -> dict:
-    return next(s for s in api.data("/api/slots", calendar_id=calendar_id, date_from=day, per_page=100)
-                if s["is_available"])
+    return next(
+        s for s in api.data("/api/slots", calendar_id=calendar_id, date_from=day, per_page=100) if s["is_available"]
+    )
 
 
 def booking(slot: dict, email: str = "test.client@example.org") -> dict:
-    return {"calendar_id": slot["calendar_id"], "slot_id": slot["slot_id"], "client_firstname": "Test",
-            "client_lastname": "Client", "client_email": email, "client_phone": "+33611223344"}
+    return {
+        "calendar_id": slot["calendar_id"],
+        "slot_id": slot["slot_id"],
+        "client_firstname": "Test",
+        "client_lastname": "Client",
+        "client_email": email,
+        "client_phone": "+33611223344",
+    }
 
 
 # -- scenario switches per request ---------------------------------------------------------------
@@ -64,16 +71,30 @@ def test_every_documented_error_can_be_forced_by_a_rule_once(api, client, code):
 
 
 def test_rule_matches_method_path_and_query(api, client):
-    client.post("/__mock/rules", json={"method": "GET", "path": "/api/appointments/*",
-                                       "query": {"status": "cancelled"}, "error_code": "RESOURCE_NOT_FOUND"})
+    client.post(
+        "/__mock/rules",
+        json={
+            "method": "GET",
+            "path": "/api/appointments/*",
+            "query": {"status": "cancelled"},
+            "error_code": "RESOURCE_NOT_FOUND",
+        },
+    )
     assert api.get("/api/appointments/1", status="cancelled").status_code == 404
     assert api.get("/api/appointments/1", status="pending").status_code == 200
     assert api.get("/api/appointments", status="cancelled").status_code == 200
 
 
 def test_rule_can_answer_any_status_and_body(api, client):
-    client.post("/__mock/rules", json={"path": "/api/calendars", "status": 503, "body": {"oops": True},
-                                       "headers": {"Retry-After": "7"}})
+    client.post(
+        "/__mock/rules",
+        json={
+            "path": "/api/calendars",
+            "status": 503,
+            "body": {"oops": True},
+            "headers": {"Retry-After": "7"},
+        },
+    )
     response = api.get("/api/calendars")
     assert response.status_code == 503
     assert response.get_json() == {"oops": True}
@@ -114,8 +135,12 @@ def test_empty_and_malformed_body_faults(api, client):
 
 
 def test_rules_are_listed_removed_one_by_one_and_cleared(client):
-    ids = [client.post("/__mock/rules", json={"path": f"/api/x{i}", "error_code": "INTERNAL_ERROR"})
-           .get_json()["data"]["id"] for i in range(3)]
+    ids = [
+        client.post("/__mock/rules", json={"path": f"/api/x{i}", "error_code": "INTERNAL_ERROR"}).get_json()["data"][
+            "id"
+        ]
+        for i in range(3)
+    ]
     assert [r["id"] for r in client.get("/__mock/rules").get_json()["data"]] == ids
     assert client.delete(f"/__mock/rules/{ids[0]}").status_code == 200
     assert client.delete(f"/__mock/rules/{ids[0]}").status_code == 404
@@ -126,10 +151,19 @@ def test_rules_are_listed_removed_one_by_one_and_cleared(client):
 
 @pytest.mark.parametrize(
     "rule",
-    [{"path": "/api/*"}, {"error_code": "NOT_A_CODE"}, {"error_code": "INTERNAL_ERROR", "times": 0},
-     {"error_code": "INTERNAL_ERROR", "probability": 2}, {"delay_ms": [500, 100]}, {"fault": "gremlins"},
-     {"status": 700}, {"error_code": "INTERNAL_ERROR", "status": 500}, {"method": "FETCH", "delay_ms": 1},
-     {"path": "api", "delay_ms": 1}, {"error_code": "INTERNAL_ERROR", "colour": "red"}],
+    [
+        {"path": "/api/*"},
+        {"error_code": "NOT_A_CODE"},
+        {"error_code": "INTERNAL_ERROR", "times": 0},
+        {"error_code": "INTERNAL_ERROR", "probability": 2},
+        {"delay_ms": [500, 100]},
+        {"fault": "gremlins"},
+        {"status": 700},
+        {"error_code": "INTERNAL_ERROR", "status": 500},
+        {"method": "FETCH", "delay_ms": 1},
+        {"path": "api", "delay_ms": 1},
+        {"error_code": "INTERNAL_ERROR", "colour": "red"},
+    ],
 )
 def test_bad_rules_are_refused_with_the_field_named(client, rule):
     response = client.post("/__mock/rules", json=rule)

@@ -34,8 +34,13 @@ def list_appointments() -> Response:
     where = _filter(params.integer(request.args, "calendar_id", minimum=1))
     page, per_page = params.paging(request.args)
     rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
-    return ok(rows, "Appointments retrieved successfully", item="appointment",
-              columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page))
+    return ok(
+        rows,
+        "Appointments retrieved successfully",
+        item="appointment",
+        columns=queries.APPOINTMENT_FIELDS,
+        page=(total, page, per_page),
+    )
 
 
 @bp.get("/appointments/<number>")
@@ -49,5 +54,11 @@ def appointment_or_calendar(number: str) -> Response:
     where = _filter(value)
     page, per_page = params.paging(request.args)
     rows, total = queries.list_appointments(conn, where, page, per_page)
-    return ok(rows, "Calendar appointments retrieved successfully", item="appointment",
-              columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta={"calendar_id": value})
+    return ok(
+        rows,
+        "Calendar appointments retrieved successfully",
+        item="appointment",
+        columns=queries.APPOINTMENT_FIELDS,
+        page=(total, page, per_page),
+        meta={"calendar_id": value},
+    )

@@ -36,7 +36,9 @@ def json_object() -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidJson(f"Invalid JSON in request body: {exc}") from None
     if not isinstance(value, dict):
-        raise InvalidJson(f"The request body must be a JSON object, got {type(value).__name__ if value is not None else 'null'}")
+        raise InvalidJson(
+            f"The request body must be a JSON object, got {type(value).__name__ if value is not None else 'null'}"
+        )
     return value
 
 
@@ -63,8 +65,10 @@ def _status(body: dict[str, Any]) -> str | None:
         return None
     value = _text(body, "status").lower()
     if value not in STATUSES:
-        raise InvalidParameter(f"Invalid status {body['status']!r}: use {', '.join(STATUSES)}",
-                               details={"field": "status", "allowed": list(STATUSES)})
+        raise InvalidParameter(
+            f"Invalid status {body['status']!r}: use {', '.join(STATUSES)}",
+            details={"field": "status", "allowed": list(STATUSES)},
+        )
     return value
 
 
@@ -72,15 +76,19 @@ def new_appointment() -> NewAppointment:
     body = json_object()
     for name in REQUIRED:
         value = body.get(name)
-        if value is None or isinstance(value, str) and not value.strip():
+        if value is None or (isinstance(value, str) and not value.strip()):
             raise MissingRequiredField(f"{name} is required", details={"field": name})
     fields = {name: _integer(body, name) if name in INTEGER_FIELDS else _text(body, name) for name in REQUIRED}
     if not _EMAIL.match(fields["client_email"]):
-        raise InvalidParameter(f"client_email is not an e-mail address: {fields['client_email']!r}",
-                               details={"field": "client_email"})
+        raise InvalidParameter(
+            f"client_email is not an e-mail address: {fields['client_email']!r}",
+            details={"field": "client_email"},
+        )
     if not _PHONE.match(fields["client_phone"]) or sum(ch.isdigit() for ch in fields["client_phone"]) < 6:
-        raise InvalidParameter(f"client_phone is not a phone number: {fields['client_phone']!r}",
-                               details={"field": "client_phone"})
+        raise InvalidParameter(
+            f"client_phone is not a phone number: {fields['client_phone']!r}",
+            details={"field": "client_phone"},
+        )
     return NewAppointment(**fields, status=_status(body) or "pending")
 
 

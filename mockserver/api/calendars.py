@@ -16,8 +16,13 @@ def list_calendars() -> Response:
     """GET /api/calendars: every calendar with its totals."""
     page, per_page = params.paging(request.args)
     rows, total = queries.list_calendars(current_call().db(), page, per_page)
-    return ok(rows, "Calendars retrieved successfully", item="calendar", columns=queries.CALENDAR_FIELDS,
-              page=(total, page, per_page))
+    return ok(
+        rows,
+        "Calendars retrieved successfully",
+        item="calendar",
+        columns=queries.CALENDAR_FIELDS,
+        page=(total, page, per_page),
+    )
 
 
 @bp.get("/calendars/<calendar_id>")

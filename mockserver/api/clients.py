@@ -34,8 +34,13 @@ def list_clients() -> Response:
     where = _filter()
     page, per_page = params.paging(request.args)
     rows, total = queries.list_clients(current_call().db(), where, page, per_page)
-    return ok(rows, "Clients retrieved successfully", item="client", columns=queries.CLIENT_FIELDS,
-              page=(total, page, per_page))
+    return ok(
+        rows,
+        "Clients retrieved successfully",
+        item="client",
+        columns=queries.CLIENT_FIELDS,
+        page=(total, page, per_page),
+    )
 
 
 @bp.get("/clients/<number>")
@@ -48,5 +53,11 @@ def client_or_calendar(number: str) -> Response:
     where = _filter()
     page, per_page = params.paging(request.args)
     rows, total = queries.list_clients(conn, where, page, per_page, calendar_id=value)
-    return ok(rows, "Calendar clients retrieved successfully", item="client", columns=queries.CLIENT_FIELDS,
-              page=(total, page, per_page), meta={"calendar_id": value})
+    return ok(
+        rows,
+        "Calendar clients retrieved successfully",
+        item="client",
+        columns=queries.CLIENT_FIELDS,
+        page=(total, page, per_page),
+        meta={"calendar_id": value},
+    )

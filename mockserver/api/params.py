@@ -24,8 +24,14 @@ PERIODS = ("today", "last7days", "last15days", "last30days", "specific_day", "cu
 PERIOD_DAYS = {"today": 1, "last7days": 7, "last15days": 15, "last30days": 30}
 
 
-def integer(args: Mapping[str, str], name: str, *, minimum: int | None = None, maximum: int | None = None,
-            default: int | None = None) -> int | None:
+def integer(
+    args: Mapping[str, str],
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    default: int | None = None,
+) -> int | None:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
@@ -37,7 +43,7 @@ def parse_int(name: str, raw: str, *, minimum: int | None = None, maximum: int |
     if not _INTEGER.match(text):
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}", details={"parameter": name})
     value = int(text)
-    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
         raise InvalidParameter(f"{name} must be {bounds}, got {value}", details={"parameter": name})
     return value
@@ -84,8 +90,7 @@ def date_range(start: date | None, end: date | None, names: tuple[str, str]) -> 
         raise InvalidParameter(f"{names[0]} ({start}) is after {names[1]} ({end})")
     if (end - start).days > MAX_RANGE_DAYS:
         raise DateRangeTooLarge(
-            f"Date range too large: {(end - start).days} days between {names[0]} and {names[1]}"
-            f" (max {MAX_RANGE_DAYS})"
+            f"Date range too large: {(end - start).days} days between {names[0]} and {names[1]} (max {MAX_RANGE_DAYS})"
         )
 
 
@@ -154,6 +159,8 @@ def scope(args: Mapping[str, str], number: int) -> str:
         return "calendar" if number < CALENDAR_ID_LIMIT else "detail"
     value = raw.strip().lower()
     if value not in SCOPES:
-        raise InvalidParameter(f"scope must be calendar or detail, got {raw!r}",
-                               details={"parameter": "scope", "allowed": list(SCOPES)})
+        raise InvalidParameter(
+            f"scope must be calendar or detail, got {raw!r}",
+            details={"parameter": "scope", "allowed": list(SCOPES)},
+        )
     return value

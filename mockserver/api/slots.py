@@ -25,8 +25,13 @@ def list_slots() -> Response:
     call = current_call()
     assert date_from is not None and date_to is not None
     rows, total = queries.list_slots(call.db(), calendar_id, date_from, date_to, call.now(), page, per_page)
-    return ok(rows, "Available slots retrieved successfully", item="slot", columns=queries.SLOT_FIELDS,
-              page=(total, page, per_page))
+    return ok(
+        rows,
+        "Available slots retrieved successfully",
+        item="slot",
+        columns=queries.SLOT_FIELDS,
+        page=(total, page, per_page),
+    )
 
 
 @bp.get("/slots/<slot_id>")

@@ -49,8 +49,12 @@ def one_calendar_statistics(calendar_id: str) -> Response:
     period = params.period(request.args, call.sandbox.today(call.scope))
     conn = call.db()
     queries.calendar_row(conn, value)
-    data = {"period": period.name, "calendar_id": value, "start_date": period.start.isoformat(),
-            "end_date": period.end.isoformat()}
+    data = {
+        "period": period.name,
+        "calendar_id": value,
+        "start_date": period.start.isoformat(),
+        "end_date": period.end.isoformat(),
+    }
     data.update(stats.appointments(conn, period.start, period.end, value))
     return ok(data, "Calendar statistics retrieved successfully")
 

@@ -28,6 +28,9 @@ CREATE INDEX IF NOT EXISTS entries_by_tenant ON entries (tenant, id);
 """
 
 
+_COLUMNS = "id, at, tenant, method, path, query, headers, body, status, error_code, rule_id, duration_ms"
+
+
 def mask(value: str) -> str:
     """Enough of a secret to tell two apart in a journal, not enough to reuse it."""
     return value[:4] + "…" if len(value) > 8 else "…"
@@ -50,9 +53,20 @@ class Journal:
             local.conn, local.pid = conn, os.getpid()
         return local.conn
 
-    def record(self, *, tenant: str | None, method: str, path: str, query: list[tuple[str, str]],
-               headers: list[tuple[str, str]], body: bytes, status: int, error_code: str | None,
-               rule_id: int | None, duration_ms: float) -> None:
+    def record(
+        self,
+        *,
+        tenant: str | None,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: list[tuple[str, str]],
+        body: bytes,
+        status: int,
+        error_code: str | None,
+        rule_id: int | None,
+        duration_ms: float,
+    ) -> None:
         if self.size == 0:
             return
         shown_query = {}
@@ -64,8 +78,19 @@ class Journal:
         cursor = conn.execute(
             "INSERT INTO entries (at, tenant, method, path, query, headers, body, status, error_code, rule_id,"
             " duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), tenant, method, path, json.dumps(shown_query, ensure_ascii=False),
-             json.dumps(shown_headers, ensure_ascii=False), text, status, error_code, rule_id, round(duration_ms, 3)),
+            (
+                time.time(),
+                tenant,
+                method,
+                path,
+                json.dumps(shown_query, ensure_ascii=False),
+                json.dumps(shown_headers, ensure_ascii=False),
+                text,
+                status,
+                error_code,
+                rule_id,
+                round(duration_ms, 3),
+            ),
         )
         conn.execute("DELETE FROM entries WHERE id <= ?", ((cursor.lastrowid or 0) - self.size,))
 
@@ -83,15 +108,19 @@ class Journal:
             params.append(tenant)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def entries(self, method: str | None = None, path: str | None = None, tenant: str | None = None,
-                limit: int = 100) -> list[dict[str, Any]]:
+    def entries(
+        self, method: str | None = None, path: str | None = None, tenant: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         """The newest ``limit`` matching entries, oldest first."""
         where, params = self._where(method, path, tenant)
-        rows = self._conn().execute(
-            f"SELECT * FROM (SELECT id, at, tenant, method, path, query, headers, body, status, error_code, rule_id,"
-            f" duration_ms FROM entries {where} ORDER BY id DESC LIMIT ?) ORDER BY id",
-            [*params, limit],
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT * FROM (SELECT {_COLUMNS} FROM entries {where} ORDER BY id DESC LIMIT ?) ORDER BY id",
+                [*params, limit],
+            )
+            .fetchall()
+        )
         return [_entry(row) for row in rows]
 
     def count(self, method: str | None = None, path: str | None = None, tenant: str | None = None) -> int:
@@ -112,6 +141,17 @@ def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
             parsed = json.loads(body)
         except ValueError:
             parsed = body
-    return {"id": rid, "at": at, "tenant": tenant, "method": method, "path": path, "query": json.loads(query),
-            "headers": json.loads(headers), "body": parsed, "status": status, "error_code": code,
-            "rule_id": rule_id, "duration_ms": duration}
+    return {
+        "id": rid,
+        "at": at,
+        "tenant": tenant,
+        "method": method,
+        "path": path,
+        "query": json.loads(query),
+        "headers": json.loads(headers),
+        "body": parsed,
+        "status": status,
+        "error_code": code,
+        "rule_id": rule_id,
+        "duration_ms": duration,
+    }

@@ -63,8 +63,13 @@ def apply(sandbox: Sandbox, name_or_file: str, tenants: list[str], scope: str | 
     if "fill_slots" in actions:
         for tenant in tenants:
             booked += fill_slots(sandbox, tenant)
-    return {"scenario": name, "description": preset.get("description", ""), "rules": added,
-            "appointments_added": booked, "tenants": tenants if actions else []}
+    return {
+        "scenario": name,
+        "description": preset.get("description", ""),
+        "rules": added,
+        "appointments_added": booked,
+        "tenants": tenants if actions else [],
+    }
 
 
 def fill_slots(sandbox: Sandbox, tenant: str) -> int:

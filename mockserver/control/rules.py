@@ -19,8 +19,24 @@ from mockserver.errors import ALL_CODES, InvalidParameter
 FAULTS = ("connection_reset", "empty_response", "malformed_body", "truncated_body")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 MAX_DELAY_MS = 60_000
-_KEYS = {"name", "method", "path", "query", "tenant", "error_code", "message", "status", "body", "content_type",
-         "headers", "times", "probability", "seed", "delay_ms", "fault"}
+_KEYS = {
+    "name",
+    "method",
+    "path",
+    "query",
+    "tenant",
+    "error_code",
+    "message",
+    "status",
+    "body",
+    "content_type",
+    "headers",
+    "times",
+    "probability",
+    "seed",
+    "delay_ms",
+    "fault",
+}
 
 
 def _bad(field: str, problem: str) -> InvalidParameter:
@@ -79,8 +95,10 @@ def _response(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
         if not isinstance(body, str | Mapping | list):
             raise _bad("body", "a string or a JSON value")
         rule["body"] = body
-        rule["content_type"] = str(raw.get("content_type") or (
-            "application/json; charset=utf-8" if not isinstance(body, str) else "text/plain; charset=utf-8"))
+        rule["content_type"] = str(
+            raw.get("content_type")
+            or ("application/json; charset=utf-8" if not isinstance(body, str) else "text/plain; charset=utf-8")
+        )
         headers = raw.get("headers") or {}
         if not isinstance(headers, Mapping):
             raise _bad("headers", "an object of header -> value")
@@ -111,8 +129,11 @@ def _timing(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
     if raw.get("delay_ms") is not None:
         delay = raw["delay_ms"]
         bounds = delay if isinstance(delay, list) else [delay, delay]
-        if (len(bounds) != 2 or any(isinstance(b, bool) or not isinstance(b, int | float) for b in bounds)
-                or not 0 <= bounds[0] <= bounds[1] <= MAX_DELAY_MS):
+        if (
+            len(bounds) != 2
+            or any(isinstance(b, bool) or not isinstance(b, int | float) for b in bounds)
+            or not 0 <= bounds[0] <= bounds[1] <= MAX_DELAY_MS
+        ):
             raise _bad("delay_ms", f"milliseconds, or [min, max], from 0 to {MAX_DELAY_MS}")
         rule["delay_ms"] = delay
 
@@ -126,7 +147,7 @@ def matches(rule: Mapping[str, Any], method: str, path: str, query: Mapping[str,
         return False
     for name, expected in (rule.get("query") or {}).items():
         actual = query.get(name)
-        if actual is None or expected != "*" and actual != expected:
+        if actual is None or (expected != "*" and actual != expected):
             return False
     return True
 

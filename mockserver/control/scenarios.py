@@ -9,6 +9,7 @@ with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule is still visibl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -69,8 +70,16 @@ def _error(call: Call, code: str, message: str | None) -> Response:
     error = from_code(code, message or f"{ALL_CODES[code].default_message} (forced by the sandbox)")
     if code == "INTERNAL_ERROR" and request.path.rstrip("/") == "/api/health":
         # The maintenance scenario: health says what is down, in the documented health fields.
-        return fail(error, data={"status": "unhealthy", "timestamp": int(call.now()), "version": API_VERSION,
-                                 "debug_mode": call.debug, "database": "disconnected"})
+        return fail(
+            error,
+            data={
+                "status": "unhealthy",
+                "timestamp": int(call.now()),
+                "version": API_VERSION,
+                "debug_mode": call.debug,
+                "database": "disconnected",
+            },
+        )
     return fail(error)
 
 
@@ -91,10 +100,8 @@ def _fault(call: Call, fault: str) -> Response | None:
         sock = request.environ.get("gunicorn.socket")
         if isinstance(sock, socket.socket):
             # Close our side: the client sees the connection end with no response at all.
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return Response(b"", status=200)
         return Response(b"", status=502, headers={FAULT_HEADER: fault})
     if fault == "empty_response":

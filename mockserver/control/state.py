@@ -99,8 +99,16 @@ class ControlState:
             params,
         )
         return [
-            {"id": rid, **json.loads(spec), "tenant": tenant, "times": times, "hits": hits,
-             "evaluations": evaluations, "preset": preset, "created_at": created}
+            {
+                "id": rid,
+                **json.loads(spec),
+                "tenant": tenant,
+                "times": times,
+                "hits": hits,
+                "evaluations": evaluations,
+                "preset": preset,
+                "created_at": created,
+            }
             for rid, tenant, spec, times, hits, evaluations, preset, created in rows
         ]
 
@@ -160,7 +168,6 @@ class ControlState:
             for t, s, d, c, r, n in rows
         ]
 
-
     # -- scenario rules ------------------------------------------------------------------------
 
     def add_rule(self, spec: dict[str, Any], preset: str | None = None) -> dict[str, Any]:
@@ -199,15 +206,22 @@ class ControlState:
         by a conditional update, so N workers together fire a ``times: N`` rule exactly N times.
         """
         with self.transaction() as tx:
-            row = tx.execute("UPDATE rules SET evaluations = evaluations + 1 WHERE id = ? RETURNING evaluations",
-                             (rule["id"],)).fetchone()
+            row = tx.execute(
+                "UPDATE rules SET evaluations = evaluations + 1 WHERE id = ? RETURNING evaluations",
+                (rule["id"],),
+            ).fetchone()
             if row is None:
                 return False, 0
             evaluation = int(row[0])
             if rule.get("probability") is not None and draw(evaluation) >= rule["probability"]:
                 return False, evaluation
-            fired = tx.execute("UPDATE rules SET hits = hits + 1 WHERE id = ? AND (times IS NULL OR hits < times)",
-                               (rule["id"],)).rowcount == 1
+            fired = (
+                tx.execute(
+                    "UPDATE rules SET hits = hits + 1 WHERE id = ? AND (times IS NULL OR hits < times)",
+                    (rule["id"],),
+                ).rowcount
+                == 1
+            )
             return fired, evaluation
 
 

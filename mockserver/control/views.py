@@ -100,16 +100,19 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @bp.get("/")
 def index() -> Response:
     """GET /__mock/: what the control API offers."""
-    return ok({
-        "reset": "POST /__mock/reset",
-        "tenants": "GET /__mock/tenants",
-        "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
-        "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
-        "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
-        "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count",
-        "dataset": "GET|PUT /__mock/dataset",
-        "ready": "GET /__mock/ready",
-    }, "Control API")
+    return ok(
+        {
+            "reset": "POST /__mock/reset",
+            "tenants": "GET /__mock/tenants",
+            "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
+            "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
+            "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
+            "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count",
+            "dataset": "GET|PUT /__mock/dataset",
+            "ready": "GET /__mock/ready",
+        },
+        "Control API",
+    )
 
 
 @bp.get("/ready")
@@ -141,13 +144,16 @@ def reset() -> Response:
             sandbox.control.drop_clock(tenant)
     tenants = sandbox.reset(tenant, seed)
     override = sandbox.control.seed_override(tenant) if tenant else None
-    return ok({
-        "tenants": tenants,
-        "seed": override if override is not None else sandbox.control.seed,
-        "rules_removed": removed,
-        "journal_cleared": cleared,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-    }, "Sandbox reset")
+    return ok(
+        {
+            "tenants": tenants,
+            "seed": override if override is not None else sandbox.control.seed,
+            "rules_removed": removed,
+            "journal_cleared": cleared,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        },
+        "Sandbox reset",
+    )
 
 
 @bp.get("/tenants")
@@ -163,9 +169,14 @@ def _clock_view(scope: str) -> dict[str, Any]:
     sandbox = current_call().sandbox
     state = sandbox.clock(scope) if scope != GLOBAL else sandbox.control.snapshot().clocks[GLOBAL]
     now = state.now()
-    return {"scope": scope, "mode": state.mode, "now": iso(now), "epoch": round(now, 3),
-            "frozen_at": iso(state.frozen_at) if state.frozen_at is not None else None,
-            "offset_seconds": state.offset}
+    return {
+        "scope": scope,
+        "mode": state.mode,
+        "now": iso(now),
+        "epoch": round(now, 3),
+        "frozen_at": iso(state.frozen_at) if state.frozen_at is not None else None,
+        "offset_seconds": state.offset,
+    }
 
 
 @bp.get("/clock")

@@ -13,20 +13,77 @@ from typing import Any
 from mockserver.errors import CalendarNotFound, ResourceNotFound, SlotNotFound
 from mockserver.store.schema import fold, phone_key
 
-CALENDAR_FIELDS = ("calendar_id", "calendar_name", "widgetID", "is_active", "created_at", "total_appointments",
-                   "total_slots", "timezone")
-CALENDAR_DETAIL_FIELDS = ("calendar_id", "calendar_name", "widgetID", "is_active", "created_at", "updated_at",
-                          "total_appointments", "total_slots", "timezone")
-SLOT_FIELDS = ("slot_id", "calendar_id", "date", "start_time", "end_time", "capacity", "is_available",
-               "booked_appointments", "created_at")
+CALENDAR_FIELDS = (
+    "calendar_id",
+    "calendar_name",
+    "widgetID",
+    "is_active",
+    "created_at",
+    "total_appointments",
+    "total_slots",
+    "timezone",
+)
+CALENDAR_DETAIL_FIELDS = (
+    "calendar_id",
+    "calendar_name",
+    "widgetID",
+    "is_active",
+    "created_at",
+    "updated_at",
+    "total_appointments",
+    "total_slots",
+    "timezone",
+)
+SLOT_FIELDS = (
+    "slot_id",
+    "calendar_id",
+    "date",
+    "start_time",
+    "end_time",
+    "capacity",
+    "is_available",
+    "booked_appointments",
+    "created_at",
+)
 SLOT_DETAIL_FIELDS = (*SLOT_FIELDS, "updated_at", "calendar_name")
-APPOINTMENT_FIELDS = ("appointment_id", "status", "created_at", "updated_at", "slot_id", "date", "start_time",
-                      "end_time", "calendar_id", "calendar_name", "client_id", "client_firstname",
-                      "client_lastname", "client_email", "client_phone")
-CLIENT_FIELDS = ("client_id", "client_firstname", "client_lastname", "client_email", "client_phone",
-                 "created_at", "appointments_count", "last_appointment")
-CLIENT_DETAIL_FIELDS = ("client_id", "client_firstname", "client_lastname", "client_email", "client_phone",
-                        "created_at", "updated_at", "appointments_count", "last_appointment")
+APPOINTMENT_FIELDS = (
+    "appointment_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "slot_id",
+    "date",
+    "start_time",
+    "end_time",
+    "calendar_id",
+    "calendar_name",
+    "client_id",
+    "client_firstname",
+    "client_lastname",
+    "client_email",
+    "client_phone",
+)
+CLIENT_FIELDS = (
+    "client_id",
+    "client_firstname",
+    "client_lastname",
+    "client_email",
+    "client_phone",
+    "created_at",
+    "appointments_count",
+    "last_appointment",
+)
+CLIENT_DETAIL_FIELDS = (
+    "client_id",
+    "client_firstname",
+    "client_lastname",
+    "client_email",
+    "client_phone",
+    "created_at",
+    "updated_at",
+    "appointments_count",
+    "last_appointment",
+)
 
 STATUSES = ("pending", "confirmed", "cancelled", "completed")
 
@@ -36,12 +93,23 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _page(conn: sqlite3.Connection, columns: str, source: str, where: str, order: str, params: list[Any],
-          page: int, per_page: int, count_source: str | None = None) -> tuple[list[tuple[Any, ...]], int]:
+def _page(
+    conn: sqlite3.Connection,
+    columns: str,
+    source: str,
+    where: str,
+    order: str,
+    params: list[Any],
+    page: int,
+    per_page: int,
+    count_source: str | None = None,
+) -> tuple[list[tuple[Any, ...]], int]:
     """One page of rows and the total, both under the same WHERE (``count_source`` may skip joins)."""
     total = conn.execute(f"SELECT COUNT(*) FROM {count_source or source} {where}", params).fetchone()[0]
-    rows = conn.execute(f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                        [*params, per_page, (page - 1) * per_page]).fetchall()
+    rows = conn.execute(
+        f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, per_page, (page - 1) * per_page],
+    ).fetchall()
     return rows, total
 
 
@@ -51,14 +119,20 @@ def _where(clauses: list[str]) -> str:
 
 # -- calendars ----------------------------------------------------------------------------------
 
-_CALENDAR_COLUMNS = ("calendar_id, name, widget_id, is_active, created_at, updated_at, total_appointments,"
-                     " total_slots, timezone")
+_CALENDAR_COLUMNS = (
+    "calendar_id, name, widget_id, is_active, created_at, updated_at, total_appointments, total_slots, timezone"
+)
 
 
 def _calendar(row: tuple[Any, ...], detail: bool) -> dict[str, Any]:
     cid, name, widget, active, created, updated, appointments, slots, tz = row
-    record = {"calendar_id": cid, "calendar_name": name, "widgetID": widget, "is_active": bool(active),
-              "created_at": created}
+    record = {
+        "calendar_id": cid,
+        "calendar_name": name,
+        "widgetID": widget,
+        "is_active": bool(active),
+        "created_at": created,
+    }
     if detail:
         record["updated_at"] = updated
     record.update(total_appointments=appointments, total_slots=slots, timezone=tz)
@@ -71,8 +145,7 @@ def list_calendars(conn: sqlite3.Connection, page: int, per_page: int) -> tuple[
 
 
 def get_calendar(conn: sqlite3.Connection, calendar_id: int) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {_CALENDAR_COLUMNS} FROM calendars WHERE calendar_id = ?",
-                       (calendar_id,)).fetchone()
+    row = conn.execute(f"SELECT {_CALENDAR_COLUMNS} FROM calendars WHERE calendar_id = ?", (calendar_id,)).fetchone()
     if row is None:
         raise CalendarNotFound(f"Calendar {calendar_id} not found")
     return _calendar(row, detail=True)
@@ -80,8 +153,9 @@ def get_calendar(conn: sqlite3.Connection, calendar_id: int) -> dict[str, Any]:
 
 def calendar_row(conn: sqlite3.Connection, calendar_id: int) -> tuple[str, bool, str]:
     """(name, is_active, timezone) of a calendar, or CALENDAR_NOT_FOUND."""
-    row = conn.execute("SELECT name, is_active, timezone FROM calendars WHERE calendar_id = ?",
-                       (calendar_id,)).fetchone()
+    row = conn.execute(
+        "SELECT name, is_active, timezone FROM calendars WHERE calendar_id = ?", (calendar_id,)
+    ).fetchone()
     if row is None:
         raise CalendarNotFound(f"Calendar {calendar_id} not found")
     return row[0], bool(row[1]), row[2]
@@ -89,9 +163,11 @@ def calendar_row(conn: sqlite3.Connection, calendar_id: int) -> tuple[str, bool,
 
 # -- slots --------------------------------------------------------------------------------------
 
-_SLOT = ("SELECT s.slot_id, s.calendar_id, s.local_date, s.start_time, s.end_time, s.capacity,"
-         " s.booked < s.capacity AND s.start_ts > ? AND c.is_active, s.booked, s.created_at, s.updated_at, c.name"
-         " FROM slots s JOIN calendars c ON c.calendar_id = s.calendar_id")
+_SLOT = (
+    "SELECT s.slot_id, s.calendar_id, s.local_date, s.start_time, s.end_time, s.capacity,"
+    " s.booked < s.capacity AND s.start_ts > ? AND c.is_active, s.booked, s.created_at, s.updated_at, c.name"
+    " FROM slots s JOIN calendars c ON c.calendar_id = s.calendar_id"
+)
 
 
 def _slot(row: tuple[Any, ...], detail: bool) -> dict[str, Any]:
@@ -102,14 +178,23 @@ def _slot(row: tuple[Any, ...], detail: bool) -> dict[str, Any]:
     return record
 
 
-def list_slots(conn: sqlite3.Connection, calendar_id: int, date_from: date, date_to: date, now: float,
-               page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+def list_slots(
+    conn: sqlite3.Connection,
+    calendar_id: int,
+    date_from: date,
+    date_to: date,
+    now: float,
+    page: int,
+    per_page: int,
+) -> tuple[list[dict[str, Any]], int]:
     calendar_row(conn, calendar_id)
     where = "WHERE s.calendar_id = ? AND s.local_date BETWEEN ? AND ?"
     params = [calendar_id, date_from.isoformat(), date_to.isoformat()]
     total = conn.execute(f"SELECT COUNT(*) FROM slots s {where}", params).fetchone()[0]
-    rows = conn.execute(f"{_SLOT} {where} ORDER BY s.start_ts, s.slot_id LIMIT ? OFFSET ?",
-                        [int(now), *params, per_page, (page - 1) * per_page]).fetchall()
+    rows = conn.execute(
+        f"{_SLOT} {where} ORDER BY s.start_ts, s.slot_id LIMIT ? OFFSET ?",
+        [int(now), *params, per_page, (page - 1) * per_page],
+    ).fetchall()
     return [_slot(row, detail=False) for row in rows], total
 
 
@@ -161,17 +246,29 @@ class AppointmentFilter:
         return clauses, params
 
 
-def list_appointments(conn: sqlite3.Connection, where: AppointmentFilter, page: int,
-                      per_page: int) -> tuple[list[dict[str, Any]], int]:
+def list_appointments(
+    conn: sqlite3.Connection, where: AppointmentFilter, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
     clauses, params = where.sql()
-    rows, total = _page(conn, _APPOINTMENT_COLUMNS, _APPOINTMENT_SOURCE, _where(clauses),
-                        "a.start_ts, a.appointment_id", params, page, per_page, count_source="appointments a")
+    rows, total = _page(
+        conn,
+        _APPOINTMENT_COLUMNS,
+        _APPOINTMENT_SOURCE,
+        _where(clauses),
+        "a.start_ts, a.appointment_id",
+        params,
+        page,
+        per_page,
+        count_source="appointments a",
+    )
     return [dict(zip(APPOINTMENT_FIELDS, row, strict=True)) for row in rows], total
 
 
 def get_appointment(conn: sqlite3.Connection, appointment_id: int) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM {_APPOINTMENT_SOURCE} WHERE a.appointment_id = ?",
-                       (appointment_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_APPOINTMENT_COLUMNS} FROM {_APPOINTMENT_SOURCE} WHERE a.appointment_id = ?",
+        (appointment_id,),
+    ).fetchone()
     if row is None:
         raise ResourceNotFound(f"Appointment {appointment_id} not found")
     return dict(zip(APPOINTMENT_FIELDS, row, strict=True))
@@ -214,27 +311,52 @@ _CLIENT_COLUMNS = "c.client_id, c.firstname, c.lastname, c.email, c.phone, c.cre
 
 def _client(row: tuple[Any, ...], detail: bool) -> dict[str, Any]:
     cid, first, last, email, phone, created, updated, count, last_day = row
-    record = {"client_id": cid, "client_firstname": first, "client_lastname": last, "client_email": email,
-              "client_phone": phone, "created_at": created}
+    record = {
+        "client_id": cid,
+        "client_firstname": first,
+        "client_lastname": last,
+        "client_email": email,
+        "client_phone": phone,
+        "created_at": created,
+    }
     if detail:
         record["updated_at"] = updated
     record.update(appointments_count=count, last_appointment=last_day)
     return record
 
 
-def list_clients(conn: sqlite3.Connection, where: ClientFilter, page: int, per_page: int,
-                 calendar_id: int | None = None) -> tuple[list[dict[str, Any]], int]:
+def list_clients(
+    conn: sqlite3.Connection, where: ClientFilter, page: int, per_page: int, calendar_id: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """All clients, or (calendar_id) the clients with appointments there, counted in that calendar."""
     clauses, params = where.sql()
     if calendar_id is None:
-        rows, total = _page(conn, f"{_CLIENT_COLUMNS}, c.appointments_count, c.last_appointment", "clients c",
-                            _where(clauses), "c.client_id", params, page, per_page)
+        rows, total = _page(
+            conn,
+            f"{_CLIENT_COLUMNS}, c.appointments_count, c.last_appointment",
+            "clients c",
+            _where(clauses),
+            "c.client_id",
+            params,
+            page,
+            per_page,
+        )
     else:
         calendar_row(conn, calendar_id)
-        scoped = ("(SELECT client_id, COUNT(*) AS n, MAX(local_date) AS last_day FROM appointments"
-                  " WHERE calendar_id = ? GROUP BY client_id) AS agg JOIN clients c ON c.client_id = agg.client_id")
-        rows, total = _page(conn, f"{_CLIENT_COLUMNS}, agg.n, agg.last_day", scoped, _where(clauses),
-                            "c.client_id", [calendar_id, *params], page, per_page)
+        scoped = (
+            "(SELECT client_id, COUNT(*) AS n, MAX(local_date) AS last_day FROM appointments"
+            " WHERE calendar_id = ? GROUP BY client_id) AS agg JOIN clients c ON c.client_id = agg.client_id"
+        )
+        rows, total = _page(
+            conn,
+            f"{_CLIENT_COLUMNS}, agg.n, agg.last_day",
+            scoped,
+            _where(clauses),
+            "c.client_id",
+            [calendar_id, *params],
+            page,
+            per_page,
+        )
     return [_client(row, detail=False) for row in rows], total
 
 

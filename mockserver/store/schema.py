@@ -128,20 +128,37 @@ def create(conn: sqlite3.Connection, data: Dataset) -> None:
     spec = data.spec
     conn.executemany(
         "INSERT INTO meta VALUES (?, ?)",
-        [("seed", str(spec.seed)), ("anchor", spec.anchor.isoformat()), ("scale", str(spec.scale)),
-         ("dataset", spec.key)],
+        [
+            ("seed", str(spec.seed)),
+            ("anchor", spec.anchor.isoformat()),
+            ("scale", str(spec.scale)),
+            ("dataset", spec.key),
+        ],
     )
     conn.executemany(
         "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(c.calendar_id, c.name, c.widget_id, int(c.is_active), c.timezone, c.created_at, c.updated_at)
-         for c in data.calendars],
+        [
+            (c.calendar_id, c.name, c.widget_id, int(c.is_active), c.timezone, c.created_at, c.updated_at)
+            for c in data.calendars
+        ],
     )
     conn.executemany(
         "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at, updated_at,"
         " email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(c.client_id, c.firstname, c.lastname, c.email, c.phone, c.created_at, c.updated_at,
-          *client_keys(c.firstname, c.lastname, c.email, c.phone)) for c in data.clients],
+        [
+            (
+                c.client_id,
+                c.firstname,
+                c.lastname,
+                c.email,
+                c.phone,
+                c.created_at,
+                c.updated_at,
+                *client_keys(c.firstname, c.lastname, c.email, c.phone),
+            )
+            for c in data.clients
+        ],
     )
     slot_rows = []
     slot_local: dict[int, tuple[str, int, int]] = {}
@@ -149,8 +166,20 @@ def create(conn: sqlite3.Connection, data: Dataset) -> None:
         tz = data.calendar_timezones[s.calendar_id]
         day, start_time = local_parts(s.start_ts, tz)
         end_time = local_parts(s.end_ts, tz)[1]
-        slot_rows.append((s.slot_id, s.calendar_id, s.start_ts, s.end_ts, day, start_time, end_time,
-                          s.capacity, s.created_at, s.created_at))
+        slot_rows.append(
+            (
+                s.slot_id,
+                s.calendar_id,
+                s.start_ts,
+                s.end_ts,
+                day,
+                start_time,
+                end_time,
+                s.capacity,
+                s.created_at,
+                s.created_at,
+            )
+        )
         slot_local[s.slot_id] = (day, s.start_ts, s.calendar_id)
     conn.executemany(
         "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time, end_time,"
@@ -160,10 +189,20 @@ def create(conn: sqlite3.Connection, data: Dataset) -> None:
     appointment_rows = []
     for a in data.appointments:
         day, start_ts, calendar_id = slot_local[a.slot_id]
-        appointment_rows.append((a.appointment_id, a.slot_id, calendar_id, a.client_id, a.status, day, start_ts,
-                                 a.created_at, a.updated_at))
+        appointment_rows.append(
+            (
+                a.appointment_id,
+                a.slot_id,
+                calendar_id,
+                a.client_id,
+                a.status,
+                day,
+                start_ts,
+                a.created_at,
+                a.updated_at,
+            )
+        )
     conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
     conn.executescript(INDEXES)
     conn.executescript(COUNTERS)
     conn.execute("ANALYZE")
-

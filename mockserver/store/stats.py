@@ -42,12 +42,14 @@ def appointments(conn: sqlite3.Connection, start: date, end: date, calendar_id: 
         counts = per_day.get(day.isoformat(), {})
         for status, count in counts.items():
             totals[status] += count
-        breakdown.append({
-            "date": day.isoformat(),
-            "appointments_count": sum(counts.values()),
-            "confirmed_count": counts.get("confirmed", 0) + counts.get("completed", 0),
-            "cancelled_count": counts.get("cancelled", 0),
-        })
+        breakdown.append(
+            {
+                "date": day.isoformat(),
+                "appointments_count": sum(counts.values()),
+                "confirmed_count": counts.get("confirmed", 0) + counts.get("completed", 0),
+                "cancelled_count": counts.get("cancelled", 0),
+            }
+        )
         day += timedelta(days=1)
     total = sum(totals.values())
     summary = {
@@ -77,8 +79,13 @@ def calendars(conn: sqlite3.Connection) -> dict[str, Any]:
         "calendars_with_appointments": sum(1 for row in rows if row[3]),
         "average_appointments_per_calendar": round(appointments_total / len(rows), 2) if rows else 0.0,
         "calendars": [
-            {"calendar_id": cid, "calendar_name": name, "appointments_count": count, "slots_count": slots,
-             "utilization_rate": _rate(count, slots)}
+            {
+                "calendar_id": cid,
+                "calendar_name": name,
+                "appointments_count": count,
+                "slots_count": slots,
+                "utilization_rate": _rate(count, slots),
+            }
             for cid, name, _, count, slots in rows
         ],
     }

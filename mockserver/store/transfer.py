@@ -26,8 +26,10 @@ STATUSES = ("pending", "confirmed", "cancelled", "completed")
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     tables = {
-        table: [dict(zip(columns, row, strict=True)) for row in conn.execute(
-            f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1")]
+        table: [
+            dict(zip(columns, row, strict=True))
+            for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1")
+        ]
         for table, columns in TABLES.items()
     }
     for calendar in tables["calendars"]:
@@ -61,8 +63,20 @@ def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
         if calendar_id not in zones:
             raise InvalidParameter(f"Slot {slot_id} refers to unknown calendar {calendar_id}")
         day, start_time = local_parts(int(start), zones[calendar_id])
-        slot_rows.append((slot_id, calendar_id, int(start), int(end), day, start_time,
-                          local_parts(int(end), zones[calendar_id])[1], capacity, created, updated))
+        slot_rows.append(
+            (
+                slot_id,
+                calendar_id,
+                int(start),
+                int(end),
+                day,
+                start_time,
+                local_parts(int(end), zones[calendar_id])[1],
+                capacity,
+                created,
+                updated,
+            )
+        )
         slot_info[slot_id] = (calendar_id, day, int(start))
     client_ids = {row[0] for row in clients}
     appointment_rows = []
@@ -70,25 +84,34 @@ def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
         if slot_id not in slot_info or client_id not in client_ids or status not in STATUSES:
             raise InvalidParameter(f"Appointment {appointment_id} has an unknown slot, client or status")
         calendar_id, day, start = slot_info[slot_id]
-        appointment_rows.append((appointment_id, slot_id, calendar_id, client_id, status, day, start, created,
-                                 updated))
+        appointment_rows.append((appointment_id, slot_id, calendar_id, client_id, status, day, start, created, updated))
     try:
         with transaction(conn):
             for table in ("appointments", "slots", "clients", "calendars"):
                 conn.execute(f"DELETE FROM {table}")
-            conn.executemany("INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at,"
-                             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(*row[:3], int(bool(row[3])), *row[4:]) for row in calendars])
-            conn.executemany("INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at,"
-                             " updated_at, email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             [(*row, *client_keys(row[1], row[2], row[3], row[4])) for row in clients])
-            conn.executemany("INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time,"
-                             " end_time, capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             slot_rows)
+            conn.executemany(
+                "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(*row[:3], int(bool(row[3])), *row[4:]) for row in calendars],
+            )
+            conn.executemany(
+                "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at,"
+                " updated_at, email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row, *client_keys(row[1], row[2], row[3], row[4])) for row in clients],
+            )
+            conn.executemany(
+                "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time,"
+                " end_time, capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                slot_rows,
+            )
             conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
             for statement in COUNTERS.strip().split(";\n"):
                 conn.execute(statement)
     except (sqlite3.IntegrityError, sqlite3.InterfaceError, TypeError, ValueError) as exc:
         raise InvalidParameter(f"The dataset does not fit: {exc}") from None
-    return {"calendars": len(calendars), "clients": len(clients), "slots": len(slot_rows),
-            "appointments": len(appointment_rows)}
+    return {
+        "calendars": len(calendars),
+        "clients": len(clients),
+        "slots": len(slot_rows),
+        "appointments": len(appointment_rows),
+    }

@@ -106,17 +106,28 @@ def _check_completion(status: str, slot: _Slot, now: float) -> None:
 
 def _client_id(conn: sqlite3.Connection, new: NewAppointment, stamp: str) -> int:
     """The client with this e-mail (case-insensitive), or a new one; an existing client's record is kept."""
-    email_key, phone_key, search_key = client_keys(new.client_firstname, new.client_lastname, new.client_email,
-                                                   new.client_phone)
-    row = conn.execute("SELECT client_id FROM clients WHERE email_key = ? ORDER BY client_id LIMIT 1",
-                       (email_key,)).fetchone()
+    email_key, phone_key, search_key = client_keys(
+        new.client_firstname, new.client_lastname, new.client_email, new.client_phone
+    )
+    row = conn.execute(
+        "SELECT client_id FROM clients WHERE email_key = ? ORDER BY client_id LIMIT 1", (email_key,)
+    ).fetchone()
     if row is not None:
         return int(row[0])
     cursor = conn.execute(
         "INSERT INTO clients (firstname, lastname, email, phone, created_at, updated_at, email_key, phone_key,"
         " search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (new.client_firstname, new.client_lastname, new.client_email, new.client_phone, stamp, stamp, email_key,
-         phone_key, search_key),
+        (
+            new.client_firstname,
+            new.client_lastname,
+            new.client_email,
+            new.client_phone,
+            stamp,
+            stamp,
+            email_key,
+            phone_key,
+            search_key,
+        ),
     )
     return int(cursor.lastrowid or 0)
 
@@ -144,18 +155,34 @@ def create_appointment(conn: sqlite3.Connection, new: NewAppointment, now: float
         cursor = conn.execute(
             "INSERT INTO appointments (slot_id, calendar_id, client_id, status, local_date, start_ts, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (slot.slot_id, slot.calendar_id, client_id, new.status, slot.local_date, slot.start_ts, stamp, stamp),
+            (
+                slot.slot_id,
+                slot.calendar_id,
+                client_id,
+                new.status,
+                slot.local_date,
+                slot.start_ts,
+                stamp,
+                stamp,
+            ),
         )
         if takes_place:
             conn.execute("UPDATE slots SET booked = booked + 1 WHERE slot_id = ?", (slot.slot_id,))
-        conn.execute("UPDATE calendars SET total_appointments = total_appointments + 1 WHERE calendar_id = ?",
-                     (slot.calendar_id,))
+        conn.execute(
+            "UPDATE calendars SET total_appointments = total_appointments + 1 WHERE calendar_id = ?",
+            (slot.calendar_id,),
+        )
         _refresh_client(conn, client_id)
         return int(cursor.lastrowid or 0)
 
 
-def update_appointment(conn: sqlite3.Connection, appointment_id: int, now: float, status: str | None = None,
-                       slot_id: int | None = None) -> None:
+def update_appointment(
+    conn: sqlite3.Connection,
+    appointment_id: int,
+    now: float,
+    status: str | None = None,
+    slot_id: int | None = None,
+) -> None:
     """Change an appointment's status and/or move it to another slot of its calendar, atomically."""
     with transaction(conn):
         row = conn.execute(
@@ -176,8 +203,9 @@ def update_appointment(conn: sqlite3.Connection, appointment_id: int, now: float
         target = _slot(conn, slot_id if moving and slot_id is not None else old_slot_id)
         if moving:
             if old_status not in ("pending", "confirmed"):
-                raise InvalidParameter(f"A {old_status} appointment cannot move to another slot",
-                                       details={"field": "slot_id"})
+                raise InvalidParameter(
+                    f"A {old_status} appointment cannot move to another slot", details={"field": "slot_id"}
+                )
             if target.calendar_id != calendar_id:
                 raise SlotNotFound(f"Slot {target.slot_id} is not a slot of calendar {calendar_id}")
             _active_calendar(conn, calendar_id)

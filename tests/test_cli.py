@@ -1,0 +1,154 @@
+"""The tap4book-mock command: help, token, one-line errors, and the real server it starts."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+from conftest import DEFAULT_TOKEN
+from server import COMMAND, running
+
+from mockserver.auth import make_token
+from mockserver.cli import main
+
+
+def test_token_without_arguments_is_the_default_accounts(capsys):
+    assert main(["token"]) == 0
+    assert capsys.readouterr().out.strip() == DEFAULT_TOKEN
+
+
+def test_token_for_an_account_or_an_explicit_secret(capsys):
+    main(["token", "--account", "sandbox-2"])
+    assert capsys.readouterr().out.strip() == make_token("sandbox-2", "second-sandbox-secret")
+    main(["token", "--account", "42", "--secret", "k"])
+    assert capsys.readouterr().out.strip() == make_token("42", "k")
+
+
+def test_token_known_vector():
+    # Same as: printf sandbox | openssl dgst -sha256 -hmac sandbox-secret-key-change-me
+    assert (
+        make_token("sandbox", "sandbox-secret-key-change-me")
+        == "f844377417726c453d5111ffec743d8f48ec86fe4707abf6155bb3ebf677574c"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "needle"),
+    [
+        (["serve", "--port", "abc"], {}, "port: expected a whole number"),
+        (["serve", "--port", "70000"], {}, "port: expected a number from 0 to 65535"),
+        (["serve", "--now", "tomorrow"], {}, "now: expected an ISO-8601"),
+        (["serve", "--environment", "prod"], {}, "invalid choice"),
+        (["serve", "--bogus"], {}, "unrecognized arguments"),
+        (["serve"], {"T4B_SEED": "x"}, "T4B_SEED: expected a whole number"),
+        (["token", "--account", "nobody"], {}, "unknown account"),
+    ],
+)
+def test_bad_values_get_one_line_and_status_2(argv, env, needle):
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", *argv],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **env},
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_help_mentions_every_setting_and_its_variable(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for flag, variable in [
+        ("--port", "T4B_PORT"),
+        ("--seed", "T4B_SEED"),
+        ("--now", "T4B_NOW"),
+        ("--environment", "T4B_ENVIRONMENT"),
+        ("--no-debug-mode", "T4B_DEBUG_MODE"),
+        ("--scenario", "T4B_SCENARIO"),
+        ("--scale", "T4B_SCALE"),
+    ]:
+        assert flag in text and variable in text
+
+
+def _get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    reply = conn.getresponse()
+    body = reply.read()
+    conn.close()
+    return reply.status, json.loads(body) if body else {}
+
+
+@pytest.mark.slow
+def test_serve_prints_a_ready_line_then_serves_and_stops_cleanly():
+    with running("--workers", "2") as (process, url):
+        status, body = _get(url, "/api/calendars", {"Access-Token": DEFAULT_TOKEN})
+        assert status == 200 and len(body["data"]) == 5
+        assert _get(url, "/__mock/ready")[1]["data"]["ready"] is True
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+
+
+@pytest.mark.slow
+def test_a_port_in_use_fails_fast_with_a_clear_message():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: port already in use" in result.stderr
+
+
+@pytest.mark.slow
+def test_same_seed_and_clock_give_byte_identical_bodies_across_servers():
+    paths = [
+        "/api/calendars",
+        "/api/appointments?per_page=100&format=csv",
+        "/api/clients?format=xml",
+        "/api/statistics/clients",
+        "/api/statistics/appointments?period=last30days",
+    ]
+
+    def bodies(*args: str) -> list[bytes]:
+        with running(*args) as (_, url):
+            parts = urllib.parse.urlsplit(url)
+            out = []
+            for path in paths:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn.request("GET", path, headers={"Access-Token": DEFAULT_TOKEN})
+                out.append(conn.getresponse().read())
+                conn.close()
+            return out
+
+    first, second, other = bodies("--seed", "7"), bodies("--seed", "7"), bodies("--seed", "8")
+    assert first == second
+    assert all(a != b for a, b in zip(first[1:4], other[1:4], strict=True))
+
+
+@pytest.mark.slow
+def test_connection_reset_and_truncated_body_faults_on_a_real_socket():
+    with running() as (_, url):
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", "/api/health", headers={"X-Mock-Scenario": "connection_reset"})
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            conn.getresponse()
+        conn.close()
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", "/api/calendars?debug=true", headers={"X-Mock-Scenario": "truncated_body"})
+        reply = conn.getresponse()
+        with pytest.raises(http.client.IncompleteRead):
+            reply.read()
+        conn.close()
+        assert _get(url, "/api/health")[0] == 200  # the server is fine afterwards
