@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # /api//calendars is a 404 envelope, not an HTML redirect
     sandbox = app.extensions["tap4book"] = Sandbox(settings)
     for name in settings.scenario:
         targets = [row["tenant"] for row in sandbox.control.tenants()]
@@ -140,11 +141,19 @@ def _configure_logs(fmt: str) -> None:
     if fmt == "off":
         access_log.setLevel(logging.WARNING)
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
     access_log.json = fmt == "json"  # type: ignore[attr-defined]
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it), not the one at start-up."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _log_access(call: api_call.Call, status: int, duration_ms: float) -> None:

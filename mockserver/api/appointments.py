@@ -31,9 +31,13 @@ def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
 @bp.get("/appointments")
 def list_appointments() -> Response:
     """GET /api/appointments: appointments with filters and pagination, in chronological order."""
-    where = _filter(params.integer(request.args, "calendar_id", minimum=1))
+    calendar_id = params.integer(request.args, "calendar_id", minimum=1)
+    where = _filter(calendar_id)
     page, per_page = params.paging(request.args)
-    rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
+    conn = current_call().db()
+    if calendar_id is not None:  # as /api/appointments/{calendarId} and /api/slots do
+        queries.calendar_row(conn, calendar_id)
+    rows, total = queries.list_appointments(conn, where, page, per_page)
     return ok(
         rows,
         "Appointments retrieved successfully",
