@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
+from mockserver.api.cache import cached
 from mockserver.api.call import current_call, ok
 from mockserver.store import queries
 
@@ -29,6 +30,7 @@ def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
 
 
 @bp.get("/appointments")
+@cached
 def list_appointments() -> Response:
     """GET /api/appointments: appointments with filters and pagination, in chronological order."""
     calendar_id = params.integer(request.args, "calendar_id", minimum=1)
@@ -48,6 +50,7 @@ def list_appointments() -> Response:
 
 
 @bp.get("/appointments/<number>")
+@cached
 def appointment_or_calendar(number: str) -> Response:
     """GET /api/appointments/{id} (detail) or /api/appointments/{calendarId} (calendar's appointments)."""
     value = params.identifier("id", number)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
+from mockserver.api.cache import cached
 from mockserver.api.call import current_call, ok
 from mockserver.store import queries
 
@@ -12,6 +13,7 @@ bp = Blueprint("calendars", __name__)
 
 
 @bp.get("/calendars")
+@cached
 def list_calendars() -> Response:
     """GET /api/calendars: every calendar with its totals."""
     page, per_page = params.paging(request.args)
@@ -26,6 +28,7 @@ def list_calendars() -> Response:
 
 
 @bp.get("/calendars/<calendar_id>")
+@cached
 def get_calendar(calendar_id: str) -> Response:
     """GET /api/calendars/{id}: one calendar."""
     record = queries.get_calendar(current_call().db(), params.identifier("id", calendar_id))

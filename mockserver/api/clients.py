@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
+from mockserver.api.cache import cached
 from mockserver.api.call import current_call, ok
 from mockserver.store import queries
 
@@ -29,6 +30,7 @@ def _filter() -> queries.ClientFilter:
 
 
 @bp.get("/clients")
+@cached
 def list_clients() -> Response:
     """GET /api/clients: clients with search (name, first name, e-mail; case- and accent-insensitive)."""
     where = _filter()
@@ -44,6 +46,7 @@ def list_clients() -> Response:
 
 
 @bp.get("/clients/<number>")
+@cached
 def client_or_calendar(number: str) -> Response:
     """GET /api/clients/{id} (detail) or /api/clients/{calendarId} (clients with appointments there)."""
     value = params.identifier("id", number)

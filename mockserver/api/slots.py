@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
+from mockserver.api.cache import cached
 from mockserver.api.call import current_call, ok
 from mockserver.errors import MissingCalendarId
 from mockserver.store import queries
@@ -13,6 +14,7 @@ bp = Blueprint("slots", __name__)
 
 
 @bp.get("/slots")
+@cached
 def list_slots() -> Response:
     """GET /api/slots: the slots of one calendar between date_from and date_to (default: date_from)."""
     calendar_id = params.integer(request.args, "calendar_id", minimum=1)
@@ -35,6 +37,7 @@ def list_slots() -> Response:
 
 
 @bp.get("/slots/<slot_id>")
+@cached
 def get_slot(slot_id: str) -> Response:
     """GET /api/slots/{id}: one slot with its calendar's name."""
     call = current_call()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
+from mockserver.api.cache import cached
 from mockserver.api.call import current_call, ok
 from mockserver.errors import EndpointNotFound
 from mockserver.store import queries, stats
@@ -13,6 +14,7 @@ bp = Blueprint("statistics", __name__)
 
 
 @bp.get("/statistics/appointments")
+@cached
 def appointment_statistics() -> Response:
     """GET /api/statistics/appointments: totals and a daily breakdown over a period."""
     call = current_call()
@@ -29,12 +31,14 @@ def appointment_statistics() -> Response:
 
 
 @bp.get("/statistics/calendars")
+@cached
 def calendar_statistics() -> Response:
     """GET /api/statistics/calendars: every calendar's use."""
     return ok(stats.calendars(current_call().db()), "Calendar statistics retrieved successfully")
 
 
 @bp.get("/statistics/clients")
+@cached
 def client_statistics() -> Response:
     """GET /api/statistics/clients: client activity and the top clients."""
     call = current_call()
@@ -42,6 +46,7 @@ def client_statistics() -> Response:
 
 
 @bp.get("/statistics/<calendar_id>")
+@cached
 def one_calendar_statistics(calendar_id: str) -> Response:
     """GET /api/statistics/{calendarId}: one calendar's statistics over a period."""
     call = current_call()
@@ -60,6 +65,7 @@ def one_calendar_statistics(calendar_id: str) -> Response:
 
 
 @bp.get("/statistics")
+@cached
 def statistics_index() -> Response:
     """GET /api/statistics is listed by GET /api/ but is not an endpoint itself: say where to go."""
     raise EndpointNotFound(

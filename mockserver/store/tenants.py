@@ -24,9 +24,25 @@ TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONNECTIONS_PER_THREAD = 32
 
 
-def open_db(path: str | Path) -> sqlite3.Connection:
+class TenantConnection(sqlite3.Connection):
+    """A tenant database connection that can tell whether its data changed since a given moment.
+
+    ``PRAGMA data_version`` moves when another connection (another thread or worker) commits; ``writes``
+    moves when this one does. Together they key the response cache held in ``responses``.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.writes = 0
+        self.responses: OrderedDict[object, object] = OrderedDict()
+
+    def version(self) -> tuple[int, int]:
+        return self.execute("PRAGMA data_version").fetchone()[0], self.writes
+
+
+def open_db(path: str | Path) -> TenantConnection:
     """A connection tuned for a sandbox: durability does not matter, concurrency and speed do."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30, factory=TenantConnection)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -122,8 +138,8 @@ class TenantFiles:
             scratch.unlink()
         return created
 
-    def connection(self, tenant: str) -> sqlite3.Connection:
-        cache: OrderedDict[str, sqlite3.Connection] | None = getattr(self._local, "cache", None)
+    def connection(self, tenant: str) -> TenantConnection:
+        cache: OrderedDict[str, TenantConnection] | None = getattr(self._local, "cache", None)
         if cache is None or getattr(self._local, "pid", None) != os.getpid():
             # A connection must not cross a fork: a worker starts with its own.
             cache = self._local.cache = OrderedDict()
@@ -142,3 +158,4 @@ class TenantFiles:
         """Put the template's pages back into the tenant's database, in place, under its write lock."""
         conn = self.connection(tenant)
         self.templates.copy_into(spec, conn)
+        conn.writes += 1

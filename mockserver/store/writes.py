@@ -47,6 +47,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    if hasattr(conn, "writes"):  # a tenant connection: its cached responses are now stale
+        conn.writes += 1
 
 
 @dataclass(frozen=True)
