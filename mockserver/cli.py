@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help=_env_help("admin_token"))
     serve.add_argument("--accounts", dest="accounts_file", metavar="FILE", help=_env_help("accounts_file"))
     serve.add_argument("--data-dir", help=_env_help("data_dir"))
+    serve.add_argument("--cache-dir", help=_env_help("cache_dir"))
     serve.add_argument("--journal-size", help=_env_help("journal_size"))
     serve.add_argument("--scale", help=_env_help("scale"))
     serve.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_env_help("scenario"))

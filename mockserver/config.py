@@ -100,6 +100,9 @@ class Config:
     admin_token: str | None = _option(None, _optional_text, "token the control API requires, if set")
     accounts_file: str | None = _option(None, _optional_text, "JSON file of API accounts")
     data_dir: str | None = _option(None, _optional_text, "where tenant databases live (default: temp)")
+    cache_dir: str | None = _option(
+        None, _optional_text, "where generated datasets are kept between starts ('off': nowhere; default: ~/.cache)"
+    )
     journal_size: int = _option(1000, _int_between(0, 1_000_000), "requests kept in the journal")
     scale: int = _option(1, _int_between(1, 199), "dataset size multiplier (5 calendars, 50 clients each)")
     scenario: tuple[str, ...] = _option((), _name_list, "scenario presets loaded at start (names or files)")

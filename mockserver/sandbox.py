@@ -21,7 +21,8 @@ from mockserver.config import Config
 from mockserver.control.journal import Journal
 from mockserver.control.state import GLOBAL, ControlState
 from mockserver.dataset import DatasetSpec
-from mockserver.store.tenants import Templates, TenantFiles
+from mockserver.store.templates import Templates, default_cache_dir
+from mockserver.store.tenants import TenantFiles
 
 DEBUG_SPACE = "debug"
 DEFAULT_TENANT = "default"
@@ -38,7 +39,7 @@ class Sandbox:
         self.data_dir = self._data_dir(config.data_dir)
         self.control = ControlState(self.data_dir / "control.sqlite", config.seed, ClockState(frozen_at=config.now))
         self.journal = Journal(self.data_dir / "journal.sqlite", config.journal_size)
-        self.templates = Templates()
+        self.templates = Templates(self._cache_dir(config.cache_dir))
         self.files = TenantFiles(self.data_dir, self.templates)
         self._ready: set[str] = set()
         # Build the default dataset now, so that "ready" means the first request is served from data.
@@ -56,6 +57,12 @@ class Sandbox:
         # Forked server workers inherit this hook; only the process that made the directory removes it.
         atexit.register(lambda: os.getpid() == owner and shutil.rmtree(path, ignore_errors=True))
         return path
+
+    @staticmethod
+    def _cache_dir(configured: str | None) -> Path | None:
+        if configured is None:
+            return default_cache_dir()
+        return None if configured.lower() == "off" else Path(configured)
 
     # -- time ----------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ DEFAULT_TOKEN = make_token("sandbox", "sandbox-secret-key-change-me")
 @pytest.fixture
 def settings() -> dict[str, Any]:
     """Override in a module (or parametrize) to start the app differently."""
-    return {"now": NOW, "log_format": "off"}
+    return {"now": NOW, "log_format": "off", "cache_dir": "off"}
 
 
 @pytest.fixture

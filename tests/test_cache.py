@@ -28,8 +28,10 @@ def test_a_write_through_the_same_connection_invalidates_the_cache(api):
     before = api.get("/api/calendars/1").get_data()
     assert api.get("/api/calendars/1").get_data() == before
     api.post("/api/appointment", booking(slot))
-    assert api.data("/api/calendars/1")["total_appointments"] == 1 + __import__("json").loads(before)["data"][
-        "total_appointments"]
+    assert (
+        api.data("/api/calendars/1")["total_appointments"]
+        == 1 + __import__("json").loads(before)["data"]["total_appointments"]
+    )
 
 
 def test_moving_the_clock_recomputes_clock_dependent_answers(api, client):

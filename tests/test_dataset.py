@@ -71,3 +71,20 @@ def test_scale_multiplies_calendars_and_clients():
     assert (len(data.calendars), len(data.clients)) == (15, 150)
     assert data.calendars[-1].calendar_id < 1000
     assert len({c.email for c in data.clients}) == 150
+
+
+def test_templates_are_kept_on_disk_and_checked_before_use(tmp_path, monkeypatch):
+    from mockserver.store import templates
+
+    spec = dataclasses.replace(DEFAULT, seed=4242)
+    built = templates.template_image(spec, tmp_path)
+    files = list(tmp_path.glob("*.sqlite"))
+    assert len(files) == 1 and files[0].read_bytes() == built
+    monkeypatch.setattr(templates, "_IMAGES", templates.OrderedDict())
+    monkeypatch.setattr(templates, "build", lambda _spec: (_ for _ in ()).throw(AssertionError("rebuilt")))
+    assert templates.template_image(spec, tmp_path) == built  # loaded from disk, not generated
+    files[0].write_bytes(b"garbage")
+    monkeypatch.undo()
+    monkeypatch.setattr(templates, "_IMAGES", templates.OrderedDict())
+    assert templates.template_image(spec, tmp_path) == built  # a damaged file is rebuilt and replaced
+    assert files[0].read_bytes() == built

@@ -1,10 +1,9 @@
 """Tenant databases: one SQLite file per tenant, created from a template and reset by copying it back.
 
-A template is the database of one generated dataset (seed, anchor date, scale), built once per process
-and kept as an in-memory database; creating or resetting a tenant is a page copy from it (the SQLite
-backup API), which is what makes a reset cheap enough to run before every test. The files live in one
-data directory, so every server worker process sees the same state; SQLite's locking makes the writes
-of different workers atomic with respect to each other.
+Creating or resetting a tenant is a page copy from its template (templates.py; the SQLite backup API),
+which is what makes a reset cheap enough to run before every test. The files live in one data directory,
+so every server worker process sees the same state; SQLite's locking makes the writes of different
+workers atomic with respect to each other.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from mockserver.dataset import DatasetSpec, build
-from mockserver.store import schema
+from mockserver.dataset import DatasetSpec
+from mockserver.store.templates import Templates
 
 TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONNECTIONS_PER_THREAD = 32
@@ -47,58 +46,6 @@ def open_db(path: str | Path) -> TenantConnection:
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA temp_store = MEMORY")
     return conn
-
-
-_IMAGES: OrderedDict[str, bytes] = OrderedDict()
-_IMAGES_LOCK = threading.Lock()
-IMAGES_KEPT = 8
-
-
-def template_image(spec: DatasetSpec) -> bytes:
-    """The database file image of a dataset, built once per process and spec (immutable, so shareable)."""
-    with _IMAGES_LOCK:
-        data = _IMAGES.get(spec.key)
-        if data is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None)
-            schema.create(conn, build(spec))
-            data = conn.serialize()
-            conn.close()
-            _IMAGES[spec.key] = data
-            if len(_IMAGES) > IMAGES_KEPT:  # a long session of seed changes must not grow forever
-                _IMAGES.popitem(last=False)
-        else:
-            _IMAGES.move_to_end(spec.key)
-        return data
-
-
-class Templates:
-    """Template databases by dataset key, opened from the shared images on first use.
-
-    The images are plain bytes, which a forked worker may share; the in-memory databases opened from
-    them are per process, since an SQLite connection must not cross a fork.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._databases: OrderedDict[str, sqlite3.Connection] = OrderedDict()
-        self._pid = os.getpid()
-
-    def image(self, spec: DatasetSpec) -> bytes:
-        return template_image(spec)
-
-    def copy_into(self, spec: DatasetSpec, target: sqlite3.Connection) -> None:
-        data = self.image(spec)
-        with self._lock:
-            if self._pid != os.getpid():
-                self._databases, self._pid = {}, os.getpid()
-            source = self._databases.get(spec.key)
-            if source is None:
-                source = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-                source.deserialize(data)
-                self._databases[spec.key] = source
-                if len(self._databases) > IMAGES_KEPT:
-                    self._databases.popitem(last=False)[1].close()
-            source.backup(target)
 
 
 class TenantFiles:
