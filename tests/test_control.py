@@ -61,11 +61,12 @@ def test_forced_error_does_not_change_state(api):
 # -- rules ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("code", list(DOCUMENTED))
-def test_every_documented_error_can_be_forced_by_a_rule_once(api, client, code):
+def test_every_documented_error_can_be_forced_by_a_rule_once(api, client, code, fmt):
     rule = client.post("/__mock/rules", json={"path": "/api/calendars", "error_code": code, "times": 1}).get_json()
     assert rule["data"]["hits"] == 0
-    assert_error(api.get("/api/calendars"), code, DOCUMENTED[code].status)
+    assert_error(api.get("/api/calendars", format=fmt), code, DOCUMENTED[code].status, fmt)
     assert api.get("/api/calendars").status_code == 200
     assert client.get(f"/__mock/rules/{rule['data']['id']}").get_json()["data"]["hits"] == 1
 
@@ -99,6 +100,21 @@ def test_rule_can_answer_any_status_and_body(api, client):
     assert response.status_code == 503
     assert response.get_json() == {"oops": True}
     assert response.headers["Retry-After"] == "7"
+    assert response.headers["X-Mock-Rule"] == "1"
+
+
+def test_an_answer_given_or_delayed_by_a_rule_names_it(api, client):
+    delay = client.post("/__mock/rules", json={"path": "/api/calendars", "delay_ms": 1}).get_json()["data"]["id"]
+    error = client.post(
+        "/__mock/rules", json={"path": "/api/calendars/*", "error_code": "CALENDAR_NOT_FOUND", "times": 1}
+    ).get_json()["data"]["id"]
+    assert api.get("/api/calendars").headers["X-Mock-Rule"] == str(delay)
+    forced = api.get("/api/calendars/1", format="xml")
+    assert_error(forced, "CALENDAR_NOT_FOUND", 404, "xml")
+    assert forced.headers["X-Mock-Rule"] == str(error)
+    spent = api.get("/api/calendars/1")
+    assert spent.status_code == 200 and "X-Mock-Rule" not in spent.headers
+    assert [entry["rule_id"] for entry in client.get("/__mock/journal").get_json()["data"]] == [delay, error, None]
 
 
 def _statuses(probability_seed: int, count: int = 40) -> list[int]:
