@@ -20,6 +20,8 @@ import io
 import json
 import re
 from collections.abc import Mapping
+from copy import deepcopy
+from functools import lru_cache
 from typing import Any
 
 from flask import Response
@@ -124,31 +126,94 @@ def to_xml(envelope: Mapping[str, Any], item: str = "item") -> bytes:
     from lxml import etree  # imported on first XML response: most sandboxes never serve one
 
     root = etree.Element("response")
+    sub = etree.SubElement
     for key, value in envelope.items():
-        _xml_value(etree, root, key, value, item if key == "data" else ARRAY_ITEMS.get(key, "item"))
+        _xml_value(sub, root, key, value, item if key == "data" else ARRAY_ITEMS.get(key, "item"))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def _xml_value(etree: Any, parent: Any, key: str, value: Any, item: str = "item") -> None:
+@lru_cache(maxsize=1024)
+def _xml_tag(key: str) -> tuple[str, dict[str, str] | None]:
+    """The element name for a key, or ``entry`` with a ``key`` attribute when the key is no XML name."""
     if _XML_NAME.match(key) and not key.lower().startswith("xml"):
-        node = etree.SubElement(parent, key)
-    else:
-        node = etree.SubElement(parent, "entry", key=_XML_INVALID.sub("", key))
-    if isinstance(value, Mapping):
-        for child_key, child in value.items():
-            _xml_value(etree, node, str(child_key), child, ARRAY_ITEMS.get(str(child_key), "item"))
-    elif isinstance(value, list | tuple):
-        for element in value:
-            _xml_value(etree, node, item, element)
+        return key, None
+    return "entry", {"key": _XML_INVALID.sub("", key)}
+
+
+def _xml_text(text: str) -> str:
+    return text if text.isprintable() else _XML_INVALID.sub("", text)
+
+
+def _xml_value(sub: Any, parent: Any, key: str, value: Any, item: str = "item") -> None:
+    # Exact type checks first: this runs for every field of every record, and ABC checks are slow.
+    tag, attributes = _xml_tag(key)
+    node = sub(parent, tag, attributes) if attributes else sub(parent, tag)
+    kind = type(value)
+    if kind is str:
+        node.text = _xml_text(value)
+    elif kind is int or kind is float:
+        node.text = str(value)
+    elif kind is bool:
+        node.text = "true" if value else "false"
     elif value is None:
         node.set("nil", "true")
+    elif isinstance(value, Mapping):
+        for child_key, child in value.items():
+            name = str(child_key)
+            _xml_value(sub, node, name, child, ARRAY_ITEMS.get(name, "item"))
+    elif isinstance(value, list | tuple):
+        if value and type(value[0]) is dict:
+            _xml_records(sub, node, item, value)
+        else:
+            for element in value:
+                _xml_value(sub, node, item, element)
     else:
-        node.text = _XML_INVALID.sub("", _scalar(value))
+        node.text = _xml_text(str(value))
+
+
+def _xml_records(sub: Any, parent: Any, item: str, records: list[Any] | tuple[Any, ...]) -> None:
+    """A list of records with the same flat fields: each is a copy of one prototype element, filled in.
+
+    Copying an element with its children is one call into lxml, against one per field otherwise: this
+    is what keeps an XML page close to the cost of a JSON one.
+    """
+    keys = tuple(records[0])
+    prototype = sub(parent, item)
+    for key in keys:
+        tag, attributes = _xml_tag(key)
+        sub(prototype, tag, attributes) if attributes else sub(prototype, tag)
+    parent.remove(prototype)
+    for record in records:
+        if type(record) is not dict or tuple(record) != keys:
+            _xml_value(sub, parent, item, record)
+            continue
+        node = deepcopy(prototype)
+        for child, key, value in zip(node, keys, record.values(), strict=True):
+            kind = type(value)
+            if kind is str:
+                child.text = _xml_text(value)
+            elif kind is int or kind is float:
+                child.text = str(value)
+            elif kind is bool:
+                child.text = "true" if value else "false"
+            elif value is None:
+                child.set("nil", "true")
+            else:  # a nested value: this one field the general way
+                node.replace(child, _detached(sub, key, value))
+        parent.append(node)
+
+
+def _detached(sub: Any, key: str, value: Any) -> Any:
+    from lxml import etree
+
+    scratch = etree.Element("scratch")
+    _xml_value(sub, scratch, key, value)
+    return scratch[0]
 
 
 # --- CSV -----------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = "=+-@\t\r"
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
@@ -168,13 +233,18 @@ def safe_cell(value: Any) -> str:
     Plain numbers (a phone number such as +33612345678, a negative amount) cannot run anything and are
     left as they are, so that a program reading the CSV gets the same value as from JSON.
     """
-    text = _scalar(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+    kind = type(value)
+    if kind is int or kind is float:  # this runs for every cell of an export: the common cases first
+        return str(value)
+    text = value if kind is str else _scalar(value)
+    if text[:1] in _FORMULA_CHARS and text and not _PLAIN_NUMBER.match(text):
         return "'" + text
     return text
 
 
 def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    if not prefix and all(type(child) in _SCALARS for child in value.values()):
+        return value if type(value) is dict else dict(value)  # a flat record, as most are
     flat: dict[str, Any] = {}
     for key, child in value.items():
         name = f"{prefix}{key}"
@@ -185,6 +255,9 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = child
     return flat
+
+
+_SCALARS = {str, int, float, bool, type(None)}
 
 
 def csv_rows(data: Any) -> list[dict[str, Any]]:
@@ -212,11 +285,17 @@ def to_csv(envelope: Mapping[str, Any], empty_columns: tuple[str, ...] = ()) -> 
     else:
         rows = csv_rows(envelope.get("data"))
     columns: dict[str, None] = {} if rows else dict.fromkeys(empty_columns)
+    shapes = set()
     for row in rows:
-        columns.update(dict.fromkeys(row))
+        shape = tuple(row)
+        if shape not in shapes:
+            shapes.add(shape)
+            columns.update(dict.fromkeys(shape))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
+    order = tuple(columns)
     for row in rows:
-        writer.writerow([safe_cell(row.get(column)) for column in columns])
+        values = row.values() if tuple(row) == order else (row.get(column) for column in order)
+        writer.writerow([safe_cell(value) for value in values])
     return out.getvalue().encode()

@@ -17,7 +17,7 @@ from flask import Response, request
 from mockserver.api.call import current_call
 
 ENTRIES = 32
-LARGEST_BODY = 256 * 1024
+LARGEST_BODY = 128 * 1024
 
 F = TypeVar("F", bound=Callable[..., Response])
 

@@ -105,12 +105,33 @@ def _page(
     count_source: str | None = None,
 ) -> tuple[list[tuple[Any, ...]], int]:
     """One page of rows and the total, both under the same WHERE (``count_source`` may skip joins)."""
-    total = conn.execute(f"SELECT COUNT(*) FROM {count_source or source} {where}", params).fetchone()[0]
+    total = _count(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
     rows = conn.execute(
         f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, per_page, (page - 1) * per_page],
     ).fetchall()
     return rows, total
+
+
+COUNTS_KEPT = 64
+
+
+def _count(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
+    """A list's total, remembered until the data changes: walking the pages of one filter counts once."""
+    counts = getattr(conn, "counts", None)
+    if counts is None:
+        return int(conn.execute(sql, params).fetchone()[0])
+    key = (sql, tuple(params))
+    version = conn.version()  # type: ignore[attr-defined]
+    known = counts.get(key)
+    if known is not None and known[0] == version:
+        counts.move_to_end(key)
+        return known[1]
+    total = int(conn.execute(sql, params).fetchone()[0])
+    counts[key] = (version, total)
+    if len(counts) > COUNTS_KEPT:
+        counts.popitem(last=False)
+    return total
 
 
 def _where(clauses: list[str]) -> str:

@@ -76,7 +76,8 @@ CREATE INDEX slots_by_calendar_day ON slots (calendar_id, local_date, start_ts);
 CREATE INDEX appointments_by_start ON appointments (start_ts, appointment_id);
 CREATE INDEX appointments_by_calendar ON appointments (calendar_id, start_ts);
 CREATE INDEX appointments_by_client ON appointments (client_id, local_date);
-CREATE INDEX appointments_by_day ON appointments (local_date, calendar_id, status);
+CREATE INDEX appointments_by_day ON appointments (local_date, status, client_id, calendar_id);
+CREATE INDEX appointments_by_calendar_day ON appointments (calendar_id, local_date, status, client_id);
 CREATE INDEX appointments_by_slot ON appointments (slot_id, status);
 """
 

@@ -34,6 +34,7 @@ class TenantConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.writes = 0
         self.responses: OrderedDict[object, object] = OrderedDict()
+        self.counts: OrderedDict[object, tuple[tuple[int, int], int]] = OrderedDict()
 
     def version(self) -> tuple[int, int]:
         return self.execute("PRAGMA data_version").fetchone()[0], self.writes
@@ -45,6 +46,9 @@ def open_db(path: str | Path) -> TenantConnection:
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA temp_store = MEMORY")
+    # Every thread of every worker holds one connection per tenant it served: keep each page cache small
+    # (the OS page cache still holds the file once for all of them).
+    conn.execute("PRAGMA cache_size = -1024")
     return conn
 
 
