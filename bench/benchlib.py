@@ -7,6 +7,7 @@ own PID (SIGTERM, then SIGKILL); leftover children are stopped by their own PIDs
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
@@ -26,10 +27,17 @@ VENV_BIN = ROOT / ".venv" / "bin"
 CLI = VENV_BIN / "tap4book-mock"
 RESULTS = BENCH / "results"
 RAW = RESULTS / "raw"
+DATASET_CACHE = RAW / "dataset-cache"  # the bench's own --cache-dir, so ~/.cache plays no part in a figure
 DEFAULT_NOW = "2025-06-07T15:30:00+02:00"
 DEFAULT_TENANT = "sandbox/default"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def serve_supports(flag: str) -> bool:
+    """Whether this version of ``tap4book-mock serve`` has a flag (the bench runs against a moving tree)."""
+    out = subprocess.run([str(CLI), "serve", "--help"], capture_output=True, text=True, check=False, cwd=ROOT)
+    return flag in out.stdout
 
 
 def access_token() -> str:
@@ -125,6 +133,37 @@ class CpuWindow:
         return {"srv_pct": 100 * srv / elapsed, "client_pct": 100 * child / elapsed, "ext_pct": 100 * ext / elapsed}
 
 
+def others_busy_pct(exclude_pid: int | None, seconds: float = 1.0) -> float:
+    """CPU used by other processes than ours (this one, its children, the server tree), % of one core."""
+    srv0 = tree_cpu_ticks(exclude_pid) if exclude_pid else 0
+    mine0 = sum(os.times()[:4])
+    busy0, total0 = machine_ticks()
+    time.sleep(seconds)
+    srv1 = tree_cpu_ticks(exclude_pid) if exclude_pid else 0
+    mine1 = sum(os.times()[:4])
+    busy1, total1 = machine_ticks()
+    ncpu = os.cpu_count() or 1
+    busy = (busy1 - busy0) / max(total1 - total0, 1) * ncpu * seconds
+    return max(100 * (busy - (srv1 - srv0) / CLK_TCK - (mine1 - mine0)) / seconds, 0.0)
+
+
+class QuietWaiter:
+    """Before a measurement, wait (up to ``wait_s``, ``budget_s`` in all) until the box is quiet."""
+
+    def __init__(self, wait_s: float, budget_s: float, max_pct: float = 10.0) -> None:
+        self.wait_s, self.budget_s, self.max_pct, self.spent = wait_s, budget_s, max_pct, 0.0
+
+    def wait(self, server_pid: int | None = None) -> float:
+        """Seconds waited; 0 when the box was quiet at once (or waiting is off or its budget spent)."""
+        waited = 0.0
+        while self.wait_s > 0 and waited < self.wait_s and self.spent < self.budget_s:
+            if others_busy_pct(server_pid) < self.max_pct:
+                break
+            waited += 1.0
+            self.spent += 1.0
+        return waited
+
+
 # ---------------------------------------------------------------------------------------------- server
 
 
@@ -138,6 +177,7 @@ class Server:
     workers: int | None = None
     threads: int | None = None
     log_format: str = "off"
+    cache_dir: str | None = None  # --cache-dir (dataset cache): a path, "off", or None for the server's default
     extra: list[str] = field(default_factory=list)
     log_path: Path = RAW / "server.log"
     proc: subprocess.Popen[bytes] | None = None
@@ -154,6 +194,8 @@ class Server:
             cmd += ["--workers", str(self.workers)]
         if self.threads is not None:
             cmd += ["--threads", str(self.threads)]
+        if self.cache_dir is not None:
+            cmd += ["--cache-dir", self.cache_dir]
         return cmd + self.extra
 
     def start(self, timeout: float = 120.0) -> Server:
@@ -163,8 +205,9 @@ class Server:
         log.flush()
         lines: queue.Queue[bytes] = queue.Queue()
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL
+        )
         log.close()
         proc = self.proc
 
@@ -212,6 +255,14 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
+    def wait_workers(self, timeout: float = 15.0) -> int:
+        """Wait until the master has forked all its workers (the ready line comes just before the forks)."""
+        want = int(self.ready_info.get("workers", 1)) + 1
+        deadline = time.monotonic() + timeout
+        while len(tree_pids(self.pid)) < want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(tree_pids(self.pid))
+
     def rss(self) -> tuple[int, dict[int, int]]:
         return tree_rss_kb(self.pid)
 
@@ -228,10 +279,8 @@ class Server:
                 self.proc.wait()
         for pid in pids[1:]:  # children that outlived the master, by their own PIDs
             if _stat_fields(pid) is not None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self.proc = None
 
     def __enter__(self) -> Server:

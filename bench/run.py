@@ -1,6 +1,6 @@
 """Measure the real server as a user runs it and print ONE table.
 
-    bench/run.sh                       # default stack (2 workers x 4 threads), ~5 min
+    bench/run.sh                       # default stack (2 workers x 4 threads), ~6 min
     bench/run.sh --workers 1 --threads 8
 
 Figures: cold start (spawn -> first 200 on /api/calendars, median of --starts, at scale 1 and --big-scale),
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import re
 import shutil
@@ -23,11 +24,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from benchlib import (
     BENCH,
+    DATASET_CACHE,
     DEFAULT_NOW,
     DEFAULT_TENANT,
     RAW,
@@ -36,6 +37,7 @@ from benchlib import (
     VENV_BIN,
     Client,
     CpuWindow,
+    QuietWaiter,
     Server,
     access_token,
     host_line,
@@ -43,9 +45,11 @@ from benchlib import (
     mb,
     median,
     percentile,
+    serve_supports,
 )
 
 LUA = BENCH / "wrk_json.lua"
+LUA_UNIQUE = BENCH / "wrk_unique.lua"
 EXT_FLAG_PCT = 10  # other processes used >= this % of a core during a run: mark it disturbed
 
 
@@ -73,15 +77,30 @@ class Bench:
     titles: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     slow: list[str] = field(default_factory=list)
+    speed_before: str = ""
+    quiet: QuietWaiter | None = None
+    has_cache_flag: bool = False
 
     @property
     def stack(self) -> str:
         return f"{self.args.workers}w{self.args.threads}t"
 
-    def server(self, scale: int = 1, label: str = "") -> Server:
-        return Server(self.token, now=self.args.now, scale=scale, workers=self.args.workers,
-                      threads=self.args.threads, log_format=self.args.log_format,
-                      log_path=RAW / f"server-{self.stack}{label}.log")
+    def server(self, scale: int = 1, label: str = "", cache: str | None = "bench") -> Server:
+        """A server of this run's stack; ``cache``: "bench" (the bench's own dataset cache), "off", or None."""
+        if not self.has_cache_flag:
+            cache = None
+        elif cache == "bench":
+            cache = str(DATASET_CACHE)
+        return Server(
+            self.token,
+            cache_dir=cache,
+            now=self.args.now,
+            scale=scale,
+            workers=self.args.workers,
+            threads=self.args.threads,
+            log_format=self.args.log_format,
+            log_path=RAW / f"server-{self.stack}{label}.log",
+        )
 
     def add(self, section: str, *args: Any, **kwargs: Any) -> None:
         self.rows[section].append(Row(*args, **kwargs))
@@ -90,17 +109,27 @@ class Bench:
 # ---------------------------------------------------------------------------------------------- wrk
 
 
-def wrk(bench: Bench, srv: Server, path: str, duration: str, label: str, warmup: str | None) -> dict[str, Any]:
-    """One measured wrk run (after an optional warm-up run) on an authenticated GET."""
+def wrk(
+    bench: Bench, srv: Server, path: str, duration: str, label: str, warmup: str | None, unique: bool = True
+) -> dict[str, Any]:
+    """One measured wrk run (after an optional warm-up run) on an authenticated GET.
+
+    ``unique``: every request gets its own ``_bench=`` parameter, so the server's answer cache (keyed by the
+    request) cannot serve it; otherwise wrk repeats the identical request and mostly measures cache hits.
+    """
+    script = LUA_UNIQUE if unique else LUA
     a = bench.args
     url = srv.url + path
     base = ["wrk", f"-t{a.wrk_threads}", f"-c{a.wrk_conns}", "--timeout", "10s", "-H", f"Access-Token: {bench.token}"]
     probe = Client(srv.url, bench.token).request("GET", path)
     if warmup and warmup.rstrip("s") not in ("", "0"):
-        subprocess.run(base + [f"-d{warmup}", url], capture_output=True, check=False)
+        subprocess.run([*base, f"-d{warmup}", "-s", str(script), url], capture_output=True, check=False)
+    assert bench.quiet is not None
+    bench.quiet.wait(srv.pid)
     cpu = CpuWindow(srv.pid)
-    out = subprocess.run(base + [f"-d{duration}", "--latency", "-s", str(LUA), url],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [*base, f"-d{duration}", "--latency", "-s", str(script), url], capture_output=True, text=True, check=False
+    )
     usage = cpu.stop()
     slug = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")[:80]
     (RAW / f"wrk-{bench.stack}-{slug}.txt").write_text(out.stdout + out.stderr)
@@ -110,10 +139,18 @@ def wrk(bench: Bench, srv: Server, path: str, duration: str, label: str, warmup:
     report = json.loads(match.group(1))
     secs = report["duration_us"] / 1e6
     result = {
-        "path": path, "label": label, "rps": report["requests"] / secs, "requests": report["requests"],
-        "p50_ms": report["latency_us"]["p50"] / 1000, "p99_ms": report["latency_us"]["p99"] / 1000,
-        "max_ms": report["latency_us"]["max"] / 1000, "errors": report["errors"],
-        "status": probe.status, "bytes": len(probe.body), "content_type": probe.headers.get("content-type", ""),
+        "path": path,
+        "label": label,
+        "unique": unique,
+        "rps": report["requests"] / secs,
+        "requests": report["requests"],
+        "p50_ms": report["latency_us"]["p50"] / 1000,
+        "p99_ms": report["latency_us"]["p99"] / 1000,
+        "max_ms": report["latency_us"]["max"] / 1000,
+        "errors": report["errors"],
+        "status": probe.status,
+        "bytes": len(probe.body),
+        "content_type": probe.headers.get("content-type", ""),
         **usage,
     }
     bench.raw.setdefault("wrk", []).append(result)
@@ -161,22 +198,45 @@ def first_slot_id(srv: Server, token: str, day: date) -> int:
 
 
 def cold_starts(bench: Bench, scale: int) -> Server:
-    """--starts cold starts; the last server is left running (returned) for the load runs."""
-    starts, readies = [], []
+    """Cold starts at one scale; the last server is left running (returned) for the runs that follow.
+
+    With a dataset cache (``--cache-dir``), two rows: every start generating the dataset (``--cache-dir off``),
+    and starts that load it from the bench's own cache (primed by one start that is not counted).
+    """
+    variants = [("off", "no dataset cache"), ("bench", "dataset cache warm")] if bench.has_cache_flag else [(None, "")]
     srv = None
-    for i in range(bench.args.starts):
-        if srv is not None:
+    for cache, title in variants:
+        if cache == "bench":
+            assert srv is not None
             srv.stop()
-        srv = bench.server(scale, f"-scale{scale}").start()
-        starts.append(srv.first_200_ms)
-        readies.append(srv.ready_ms)
-        progress(f"cold start scale {scale} #{i + 1}: ready line {srv.ready_ms:.0f} ms, first 200 {srv.first_200_ms:.0f} ms")
+            srv = bench.server(scale, f"-scale{scale}", cache).start()  # primes the cache if it was empty
+            progress(f"cold start scale {scale}, priming the dataset cache: first 200 {srv.first_200_ms:.0f} ms")
+        starts, readies = [], []
+        for i in range(bench.args.starts):
+            if srv is not None:
+                srv.stop()
+            assert bench.quiet is not None
+            bench.quiet.wait()
+            srv = bench.server(scale, f"-scale{scale}", cache).start()
+            starts.append(srv.first_200_ms)
+            readies.append(srv.ready_ms)
+            progress(
+                f"cold start scale {scale} {title} #{i + 1}: ready line {srv.ready_ms:.0f} ms, "
+                f"first 200 {srv.first_200_ms:.0f} ms"
+            )
+        assert srv is not None
+        bench.raw[f"cold_start_scale{scale}_{cache}"] = {"first_200_ms": starts, "ready_ms": readies}
+        rss, per = srv.rss()
+        bench.add(
+            "cold",
+            f"scale {scale}{', ' + title if title else ''}",
+            f"{median(starts):.0f} ms",
+            "",
+            "",
+            f"each: {', '.join(f'{v:.0f}' for v in starts)} ms; ready line at {median(readies):.0f} ms; "
+            f"RSS at first 200 {mb(rss)} over {len(per)} procs",
+        )
     assert srv is not None
-    bench.raw[f"cold_start_scale{scale}"] = {"first_200_ms": starts, "ready_ms": readies}
-    rss, per = srv.rss()
-    bench.add("cold", f"cold start, scale {scale} (spawn -> 200 /api/calendars)", f"{median(starts):.0f} ms", "", "",
-              f"median of {len(starts)}: {', '.join(f'{v:.0f}' for v in starts)} ms; ready line at "
-              f"{median(readies):.0f} ms; RSS at ready {mb(rss)} over {len(per)} procs")
     return srv
 
 
@@ -196,7 +256,18 @@ def load_runs(bench: Bench, srv: Server, slot_id: int) -> None:
     for label, path in endpoints:
         r = wrk(bench, srv, path, a.duration, f"load {label}", a.warmup)
         progress(f"{label}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms")
-        bench.add("load", label, f"{r['rps']:,.0f} req/s", fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]), wrk_notes(r))
+        notes = wrk_notes(r)
+        if a.repeat_duration.rstrip("s") not in ("", "0"):
+            c = wrk(bench, srv, path, a.repeat_duration, f"repeat {label}", "1s", unique=False)
+            progress(f"{label} repeated: {c['rps']:.0f} req/s p50 {c['p50_ms']:.1f} p99 {c['p99_ms']:.1f} ms")
+            notes = (
+                f"repeated request (answer cache): {c['rps']:,.0f} req/s, p50 {fmt_ms(c['p50_ms'])}, "
+                f"p99 {fmt_ms(c['p99_ms'])}{' (!disturbed)' if c['ext_pct'] >= EXT_FLAG_PCT else ''}"
+                + ("; NON-2xx" if c["errors"]["status"] else "")
+                + "; "
+                + notes
+            )
+        bench.add("load", label, f"{r['rps']:,.0f} req/s", fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]), notes)
 
 
 def reset_runs(bench: Bench, srv: Server) -> None:
@@ -226,9 +297,15 @@ def memory_row(bench: Bench, srv: Server, when: str) -> None:
     master = per.get(srv.pid, 0)
     workers = [v for pid, v in per.items() if pid != srv.pid]
     bench.raw.setdefault("rss", []).append({"when": when, "total_kb": total, "per_pid_kb": per})
-    bench.add("memory", f"RSS of the process tree {when}", mb(total), "", "",
-              f"master {mb(master)} + {len(workers)} worker(s) {' + '.join(mb(v) for v in workers)} (VmRSS; "
-              "shared pages are counted in every process)")
+    bench.add(
+        "memory",
+        f"RSS of the process tree {when}",
+        mb(total),
+        "",
+        "",
+        f"master {mb(master)} + {len(workers)} worker(s) {' + '.join(mb(v) for v in workers)} (VmRSS; "
+        "shared pages are counted in every process)",
+    )
 
 
 CURVE = [
@@ -245,8 +322,14 @@ CURVE = [
 def curve_runs(bench: Bench, srv: Server, scale: int, slot_id: int) -> dict[str, dict[str, Any]]:
     out = {}
     for kind, label, path in CURVE:
-        r = wrk(bench, srv, path.replace("{slot}", str(slot_id)), bench.args.curve_duration,
-                f"curve scale{scale} {label}", bench.args.curve_warmup)
+        r = wrk(
+            bench,
+            srv,
+            path.replace("{slot}", str(slot_id)),
+            bench.args.curve_duration,
+            f"curve scale{scale} {label}",
+            bench.args.curve_warmup,
+        )
         progress(f"scale {scale} {label}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms")
         out[label] = {"kind": kind, **r}
     return out
@@ -258,17 +341,24 @@ def curve_rows(bench: Bench, small: dict[str, dict[str, Any]], big: dict[str, di
         a, b = small[label], big[label]
         r50 = b["p50_ms"] / a["p50_ms"] if a["p50_ms"] else math.nan
         r99 = b["p99_ms"] / a["p99_ms"] if a["p99_ms"] else math.nan
-        notes = (f"req/s {a['rps']:,.0f} -> {b['rps']:,.0f}; body {a['bytes']} -> {b['bytes']} B")
+        notes = f"req/s {a['rps']:,.0f} -> {b['rps']:,.0f}; body {a['bytes']} -> {b['bytes']} B"
         for r in (a, b):
             if r["errors"]["status"] or r["status"] != 200:
                 notes += f"; NON-2xx at scale {1 if r is a else s}"
             if r["ext_pct"] >= EXT_FLAG_PCT:
                 notes += f"; scale {1 if r is a else s} run disturbed (ext {r['ext_pct']:.0f}%)"
-        bench.add("curve", f"{label} [{_kind}]", f"p50 x{r50:.2f}, p99 x{r99:.2f}",
-                  f"{fmt_ms(a['p50_ms'])} -> {fmt_ms(b['p50_ms'])}", f"{fmt_ms(a['p99_ms'])} -> {fmt_ms(b['p99_ms'])}",
-                  notes)
+        bench.add(
+            "curve",
+            f"{label} [{_kind}]",
+            f"p50 x{r50:.2f}, p99 x{r99:.2f}",
+            f"{fmt_ms(a['p50_ms'])} -> {fmt_ms(b['p50_ms'])}",
+            f"{fmt_ms(a['p99_ms'])} -> {fmt_ms(b['p99_ms'])}",
+            notes,
+        )
         if r50 >= 3:
-            bench.slow.append(f"{label}: p50 x{r50:.1f} at scale {s} ({fmt_ms(a['p50_ms'])} -> {fmt_ms(b['p50_ms'])} ms)")
+            bench.slow.append(
+                f"{label}: p50 x{r50:.1f} at scale {s} ({fmt_ms(a['p50_ms'])} -> {fmt_ms(b['p50_ms'])} ms)"
+            )
 
 
 def race(bench: Bench, calendar_id: int, round_no: int) -> None:
@@ -292,9 +382,14 @@ def race(bench: Bench, calendar_id: int, round_no: int) -> None:
         def book(i: int) -> None:
             mine = Client(srv.url, bench.token, timeout=60)
             mine.connect()
-            body = {"calendar_id": calendar_id, "slot_id": slot["slot_id"], "client_firstname": "Race",
-                    "client_lastname": f"Client{i:02d}", "client_email": f"race{round_no}.{i}@example.com",
-                    "client_phone": f"+336{10000000 + i}"}
+            body = {
+                "calendar_id": calendar_id,
+                "slot_id": slot["slot_id"],
+                "client_firstname": "Race",
+                "client_lastname": f"Client{i:02d}",
+                "client_email": f"race{round_no}.{i}@example.com",
+                "client_phone": f"+336{10000000 + i}",
+            }
             barrier.wait()
             t0 = time.perf_counter()
             try:
@@ -316,27 +411,45 @@ def race(bench: Bench, calendar_id: int, round_no: int) -> None:
     unavailable = sum(1 for r in results if r[0] == 409 and r[1] == "SLOT_UNAVAILABLE")
     other: dict[str, int] = {}
     for r in results:
-        if not (r[0] == 200 or r[0] == 409 and r[1] == "SLOT_UNAVAILABLE"):
+        if not (r[0] == 200 or (r[0] == 409 and r[1] == "SLOT_UNAVAILABLE")):
             key = f"{r[0]} {r[1]}".strip()
             other[key] = other.get(key, 0) + 1
     wall = max(r[3] for r in results) - min(r[2] for r in results)
     lat = [r[4] for r in results if not math.isnan(r[4])]
     correct = ok == free and unavailable == n - free and after.get("booked_appointments") == slot["capacity"]
     verdict = "OK" if correct else "WRONG"
-    notes = (f"slot {slot['slot_id']} on {day} cap {slot['capacity']} booked {slot['booked_appointments']}: "
-             f"{ok}x200 (expected {free}), {unavailable}x409 SLOT_UNAVAILABLE")
+    notes = (
+        f"slot {slot['slot_id']} on {day} cap {slot['capacity']} booked {slot['booked_appointments']}: "
+        f"{ok}x200 (expected {free}), {unavailable}x409 SLOT_UNAVAILABLE"
+    )
     if other:
         notes += ", OTHER " + ", ".join(f"{k}: {v}" for k, v in sorted(other.items()))
     notes += f"; slot after: booked {after.get('booked_appointments')}/{after.get('capacity')}"
     notes += f"; {n} POSTs in {wall * 1000:.0f} ms"
     if any(problems.values()):
         notes += f"; server log: {problems}"
-    bench.raw.setdefault("race", []).append({"calendar_id": calendar_id, "round": round_no, "slot": slot,
-                                             "ok": ok, "unavailable": unavailable, "other": other,
-                                             "wall_s": wall, "after": after, "correct": correct})
+    bench.raw.setdefault("race", []).append(
+        {
+            "calendar_id": calendar_id,
+            "round": round_no,
+            "slot": slot,
+            "ok": ok,
+            "unavailable": unavailable,
+            "other": other,
+            "wall_s": wall,
+            "after": after,
+            "correct": correct,
+        }
+    )
     progress(f"{label}: {verdict} {notes}")
-    bench.add("race", label, f"{verdict} {ok}/{free}; {n / wall:,.0f} POST/s", fmt_ms(percentile(lat, 50)),
-              fmt_ms(percentile(lat, 99)), notes)
+    bench.add(
+        "race",
+        label,
+        f"{verdict} {ok}/{free}; {n / wall:,.0f} POST/s",
+        fmt_ms(percentile(lat, 50)),
+        fmt_ms(percentile(lat, 99)),
+        notes,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- table
@@ -346,12 +459,18 @@ def render_table(bench: Bench, started: float) -> str:
     a = bench.args
     head = ("what", "value", "p50 ms", "p99 ms", "notes")
     body = [r for name in SECTIONS for r in bench.rows[name]]
-    widths = [max(len(head[0]), *(len(r.what) for r in body)), max(len(head[1]), *(len(r.value) for r in body)),
-              max(len(head[2]), *(len(r.p50) for r in body)), max(len(head[3]), *(len(r.p99) for r in body))]
+    widths = [
+        max(len(head[0]), *(len(r.what) for r in body)),
+        max(len(head[1]), *(len(r.value) for r in body)),
+        max(len(head[2]), *(len(r.p50) for r in body)),
+        max(len(head[3]), *(len(r.p99) for r in body)),
+    ]
 
     def line(cells: tuple[str, ...]) -> str:
-        return (f"{cells[0]:<{widths[0]}}  {cells[1]:>{widths[1]}}  {cells[2]:>{widths[2]}}  "
-                f"{cells[3]:>{widths[3]}}  {cells[4]}").rstrip()
+        return (
+            f"{cells[0]:<{widths[0]}}  {cells[1]:>{widths[1]}}  {cells[2]:>{widths[2]}}  "
+            f"{cells[3]:>{widths[3]}}  {cells[4]}"
+        ).rstrip()
 
     out = [
         f"tap4book-mockserver bench  --  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  ({git_rev()})",
@@ -360,11 +479,12 @@ def render_table(bench: Bench, started: float) -> str:
         f"load:   {wrk_version()} -t{a.wrk_threads} -c{a.wrk_conns} -d{a.duration} --latency after a {a.warmup} "
         f"warm-up per endpoint; scale curve -d{a.curve_duration}; loopback; Access-Token header",
         f"host:   {host_line()}; Python {platform.python_version()}; {versions()}",
+        f"        box speed (2M-square Python loop, lower is faster): {bench.speed_before} before, {box_speed()} after",
         "        NOTE: wrk and the server share the cores: req/s is a ceiling for this box; 'ext' = CPU used by "
         "other processes (% of a core)",
         "",
         line(head),
-        line(tuple("-" * w for w in widths) + ("-" * 5,)),
+        line((*("-" * w for w in widths), "-" * 5)),
     ]
     for name in SECTIONS:
         if bench.rows[name]:
@@ -374,16 +494,56 @@ def render_table(bench: Bench, started: float) -> str:
     if bench.slow:
         out.append("looked slow / worth a look:")
         out.extend(f"  - {item}" for item in bench.slow)
+    q = bench.quiet
+    if q is not None and q.spent:
+        out.append(f"waited {q.spent:.0f} s in all for the box to be quiet (budget {q.budget_s:.0f} s)")
     out.append(f"total runtime {time.monotonic() - started:.0f} s; raw wrk output and JSON in {RAW.relative_to(ROOT)}/")
     return "\n".join(out)
 
 
+def flag_slow_runs(bench: Bench) -> None:
+    """Point at load runs that stand out: slow next to the cheapest endpoint, a long tail, an idle server."""
+    load = [r for r in bench.raw.get("wrk", []) if r["label"].startswith("load")]
+    if not load:
+        return
+    best = min(r["p50_ms"] for r in load)
+    ncpu = os.cpu_count() or 1
+    for r in load:
+        name = r["label"][5:]
+        if r["p50_ms"] > 3 * best:
+            bench.slow.append(f"{name}: p50 {r['p50_ms']:.1f} ms = {r['p50_ms'] / best:.1f}x the fastest endpoint")
+        if r["p99_ms"] > 100:
+            bench.slow.append(f"{name}: p99 {r['p99_ms']:.0f} ms")
+        if r["srv_pct"] + r["client_pct"] + r["ext_pct"] < 0.75 * 100 * ncpu:
+            bench.slow.append(
+                f"{name}: the box was not busy (server {r['srv_pct']:.0f}% + wrk {r['client_pct']:.0f}% + other "
+                f"{r['ext_pct']:.0f}% of {100 * ncpu}%) while {bench.args.wrk_conns} connections waited: "
+                "the server waits on something (locks, sleeps), it is not CPU-bound"
+            )
+
+
+def box_speed() -> str:
+    """A fixed pure-Python loop, timed 3 times: how fast (and how steady) the box was during this run."""
+    code = "import time; t = time.perf_counter(); sum(i * i for i in range(2_000_000)); print(time.perf_counter() - t)"
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(3)
+    ]
+    return f"{1000 * median(runs):.0f} ms (min {1000 * min(runs):.0f}, max {1000 * max(runs):.0f})"
+
+
 def git_rev() -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=False).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         return f"git {rev}{' + uncommitted changes' if dirty else ''}"
     except (OSError, subprocess.CalledProcessError):
         return "no git"
@@ -395,9 +555,17 @@ def wrk_version() -> str:
 
 
 def versions() -> str:
-    out = subprocess.run([str(VENV_BIN / "python"), "-c",
-                          "import importlib.metadata as m;print(' '.join(f'{p} {m.version(p)}' for p in "
-                          "('flask','werkzeug','gunicorn')))"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            "-c",
+            "import importlib.metadata as m;print(' '.join(f'{p} {m.version(p)}' for p in "
+            "('flask','werkzeug','gunicorn')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.stdout.strip()
 
 
@@ -411,6 +579,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--big-scale", type=int, default=100, help="the large dataset's --scale")
     p.add_argument("--duration", default="10s", help="wrk duration per endpoint")
     p.add_argument("--warmup", default="2s", help="wrk warm-up run per endpoint before the measured one")
+    p.add_argument(
+        "--repeat-duration",
+        default="5s",
+        help="wrk duration of the second run per endpoint that repeats the identical request (answer cache); 0: skip",
+    )
     p.add_argument("--curve-duration", default="5s")
     p.add_argument("--curve-warmup", default="1s")
     p.add_argument("--wrk-threads", type=int, default=2)
@@ -419,6 +592,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--race-rounds", type=int, default=3, help="rounds per calendar, each on a fresh server")
     p.add_argument("--race-calendars", default="1,3", help="calendar ids to race on (1: capacity 1, 3: up to 8)")
     p.add_argument("--race-clients", type=int, default=64)
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=20,
+        help="before each cold start and measured run, wait up to this many seconds for other "
+        "processes to use < 10%% of a core (0: do not wait)",
+    )
+    p.add_argument("--quiet-budget", type=float, default=120, help="total seconds all those waits may add")
     p.add_argument("--skip", default="", help="comma list of sections to skip: cold,load,reset,curve,race")
     return p.parse_args(argv)
 
@@ -432,21 +613,27 @@ def main(argv: list[str] | None = None) -> int:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     started = time.monotonic()
     bench = Bench(args, access_token())
+    bench.speed_before = box_speed()
+    bench.quiet = QuietWaiter(args.quiet_wait, args.quiet_budget)
+    bench.has_cache_flag = serve_supports("--cache-dir")
     for old in RAW.glob(f"*-{bench.stack}*"):
         old.unlink()
     day = race_day(args.now)
     big_n = args.big_scale
-    bench.titles.update({
-        "cold": f"cold start: spawn -> first HTTP 200 on /api/calendars (median of {args.starts}; "
-                "the last start serves the runs below)",
-        "load": f"throughput and latency, scale 1 (wrk -d{args.duration})",
-        "memory": "resident memory (VmRSS summed over master + workers)",
-        "reset": "reset of one tenant (sequential calls on one keep-alive connection)",
-        "curve": f"scale curve: scale 1 -> scale {big_n} (wrk -d{args.curve_duration}; p50/p99 columns: "
-                 f"scale 1 -> scale {big_n}; value: scale {big_n} / scale 1)",
-        "race": f"booking race: {args.race_clients} concurrent POST /api/appointment on one slot, fresh server "
-                "each round; p50/p99 = POST latency",
-    })
+    bench.titles.update(
+        {
+            "cold": f"cold start: spawn -> first HTTP 200 on an authenticated GET /api/calendars, median of "
+            f"{args.starts} (the last start serves the runs below)",
+            "load": f"throughput and latency, scale 1: wrk -d{args.duration}, every request unique (_bench=N) so "
+            f"the answer cache misses; notes: the identical request repeated (wrk -d{args.repeat_duration})",
+            "memory": "resident memory (VmRSS summed over master + workers)",
+            "reset": "reset of one tenant (sequential calls on one keep-alive connection)",
+            "curve": f"scale curve: scale 1 -> scale {big_n} (wrk -d{args.curve_duration}, unique requests; p50/p99: "
+            f"scale 1 -> scale {big_n}; value: scale {big_n} / scale 1)",
+            "race": f"booking race: {args.race_clients} concurrent POST /api/appointment on one slot, fresh server "
+            "each round; p50/p99 = POST latency",
+        }
+    )
 
     srv = cold_starts(bench, 1) if "cold" not in skip else bench.server(1, "-scale1").start()
     small: dict[str, dict[str, Any]] = {}
@@ -483,15 +670,12 @@ def main(argv: list[str] | None = None) -> int:
             for rnd in range(1, args.race_rounds + 1):
                 race(bench, cal, rnd)
 
-    for r in bench.raw.get("wrk", []):
-        if r["p99_ms"] > 100 and r["label"].startswith("load"):
-            bench.slow.append(f"{r['label'][5:]}: p99 {r['p99_ms']:.0f} ms")
+    flag_slow_runs(bench)
     table = render_table(bench, started)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"run-{bench.stack}.txt").write_text(table + "\n")
-    (RAW / f"run-{bench.stack}.json").write_text(json.dumps({"args": vars(args), **bench.raw}, indent=1,
-                                                            default=str))
+    (RAW / f"run-{bench.stack}.json").write_text(json.dumps({"args": vars(args), **bench.raw}, indent=1, default=str))
     return 0
 
 

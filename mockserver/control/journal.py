@@ -50,6 +50,7 @@ class Journal:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA cache_size = -256")
             local.conn, local.pid = conn, os.getpid()
         return local.conn
 

@@ -66,6 +66,7 @@ class ControlState:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA cache_size = -256")
             local.conn, local.pid, local.snapshot, local.marks = conn, os.getpid(), None, None
         return local.conn
 
