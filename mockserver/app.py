@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockserver import api
+from mockserver import api, cors, openapi
 from mockserver.api import call as api_call
 from mockserver.config import Config
 from mockserver.control import presets, scenarios
@@ -47,39 +46,10 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     api.register(app)
     if settings.control_api:
         app.register_blueprint(control_views.bp)
+        app.register_blueprint(openapi.bp)  # the description and its page, under /__mock/ too
     _register_errors(app)
-    _cors(app, settings.cors_origins)
+    cors.init_app(app, settings.cors_origins)
     return app
-
-
-def _cors(app: Flask, origins: str) -> None:
-    """Browsers on another origin (a front-end dev server) may call the API and the control plane."""
-    allowed = "*" if origins.strip() == "*" else [o.strip() for o in origins.split(",") if o.strip()]
-    CORS(
-        app,
-        resources={r"/api/*": {}, r"/api": {}, r"/__mock/*": {}},
-        origins=allowed,
-        allow_headers=[
-            "Access-Token",
-            "X-Debug",
-            "X-Mock-Tenant",
-            "X-Mock-Scenario",
-            "X-Mock-Admin-Token",
-            "Content-Type",
-            "Accept",
-        ],
-        expose_headers=[
-            "X-Pagination-Total",
-            "X-Pagination-Page",
-            "X-Pagination-Per-Page",
-            "X-Pagination-Total-Pages",
-            "X-Pagination-Has-More",
-            "X-Mock-Fault",
-            "Allow",
-        ],
-        methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        max_age=600,
-    )
 
 
 def _is_api() -> bool:

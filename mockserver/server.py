@@ -8,6 +8,7 @@ and the ready line is printed only when it exists and the workers are serving.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 from typing import Any
@@ -84,4 +85,9 @@ def serve(app: Flask, sock: socket.socket, workers: int, threads: int) -> None:
         "control_socket_disable": True,
         "when_ready": lambda _server: print(line, flush=True),
     }
+    # Objects built before the fork stay shared with the workers only if nothing writes to their pages;
+    # the collector would (it tracks every object), so it leaves the pre-fork heap alone.
+    gc.collect()
+    gc.freeze()
     _Gunicorn(app, options).run()
+

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from contract import CheckedClient
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
@@ -37,6 +38,8 @@ def app(settings: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """Checks every /api/ and /__mock/ answer against the OpenAPI description (tests/contract.py)."""
+    app.test_client_class = CheckedClient
     return app.test_client()
 
 

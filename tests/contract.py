@@ -1,4 +1,4 @@
-"""Check responses against the OpenAPI description (mockserver/openapi.yaml): the contract of the /api/.
+"""Check responses against the OpenAPI description (mockserver/openapi.yaml): the contract of /api/ and /__mock/.
 
 ``validate_response`` finds the operation by method and path template, checks that the status and the media
 type are documented for it, validates a JSON body against the schema (JSON Schema 2020-12, ``$ref`` resolved
@@ -7,7 +7,12 @@ with a header row. Any mismatch is an AssertionError saying what was expected an
 
 A path or method the description does not list must be answered ``404 ENDPOINT_NOT_FOUND`` (the
 description's ``EndpointNotFound`` response); an error forced by a scenario (``__scenario`` in the query, or
-``forced=True`` for the ``X-Mock-Scenario`` header) is checked against the operation's ``default`` response.
+``forced=True`` for the ``X-Mock-Scenario`` header or a rule's ``error_code``) is checked against the
+operation's ``default`` response.
+
+``CheckedClient`` is the Flask test client that runs this check on every answer it gets (tests/conftest.py's
+``client`` fixture), except the answers that break the contract on purpose: network faults
+(``X-Mock-Fault``) and rules answering a status and body of their own (``X-Mock-Rule``).
 """
 
 from __future__ import annotations
@@ -21,13 +26,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
+from flask import Flask
+from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+from werkzeug.test import TestResponse
 
 import mockserver
+from mockserver import openapi
+from mockserver.control.scenarios import FAULT_HEADER, RULE_HEADER, SCENARIO_HEADER
 
 SPEC_PATH = Path(mockserver.__file__).parent / "openapi.yaml"
 SPEC_URI = "https://tap4book.invalid/openapi.yaml"
@@ -37,10 +46,9 @@ FORCED_ERROR = "/components/responses/ForcedError"
 ERROR_COLUMNS = ("success", "message", "error_code", "http_code", "api_version", "timestamp", "format")
 
 
-@cache
 def spec() -> dict[str, Any]:
-    """The OpenAPI description, loaded once."""
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    """The OpenAPI description, as the sandbox serves it (parsed once)."""
+    return openapi.document()
 
 
 def operations() -> set[tuple[str, str]]:
@@ -171,6 +179,9 @@ def validate_response(
 
     media = content_type.split(";")[0].strip().lower()
     content = response.get("content") or {}
+    if not content:  # 304 Not Modified
+        assert not body, f"{request}: {where} has no body, got {body[:200]!r}"
+        return
     assert media in content, (
         f"{request}: media type {media!r} is not documented for {where} (documented: {', '.join(content)})"
     )
@@ -194,6 +205,8 @@ def _check_json(request: str, body: bytes, schema_pointer: str, status: int) -> 
             f"{request}: the JSON body does not match #{schema_pointer} ({len(errors)} errors):\n{shown}\n"
             f"body: {body[:600].decode('utf-8', 'replace')}"
         )
+    if isinstance(document, dict) and "openapi" in document:
+        return  # the description itself (GET /__mock/openapi.json), not an envelope
     assert isinstance(document, dict) and document.get("format") == "json", (
         f"{request}: a JSON body must say format json, got {document.get('format')!r}"
     )
@@ -256,3 +269,43 @@ def _check_csv(request: str, body: bytes, status: int) -> None:
         assert record["success"] == "false" and record["http_code"] == str(status) and record["format"] == "csv", (
             f"{request}: the error row does not match the status: {record}"
         )
+
+
+# --- every answer of the test client ----------------------------------------------------------------
+
+
+def _contract_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in ("/api", "/__mock"))
+
+
+def check_answer(app: Flask, response: TestResponse) -> None:
+    """Validate an answer of the Flask test client, unless it breaks the contract on purpose."""
+    request = response.request
+    # HEAD (Flask's, for every GET) and OPTIONS (flask-cors' preflight) are not operations of the description.
+    if not _contract_path(request.path) or request.method in ("HEAD", "OPTIONS") or FAULT_HEADER in response.headers:
+        return
+    forced = SCENARIO_HEADER in request.headers
+    rule_id = response.headers.get(RULE_HEADER)
+    if rule_id is not None:
+        rule = app.extensions["tap4book"].control.rule(int(rule_id)) or {}
+        if "status" in rule or not rule:
+            return  # a status and body of the test's own choosing
+        forced = forced or "error_code" in rule
+    validate_response(
+        request.method,
+        request.path,
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        response.get_data(),
+        dict(request.args.items()),
+        forced=forced,
+    )
+
+
+class CheckedClient(FlaskClient):
+    """The Flask test client, checking every answer from /api/ and /__mock/ against the description."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        check_answer(self.application, response)
+        return response

@@ -14,7 +14,7 @@ def test_preflight_allows_the_sandbox_headers(client):
     response = client.options("/api/appointment", headers={
         "Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "Access-Token, X-Debug, X-Mock-Tenant, X-Mock-Scenario, Content-Type"})
-    assert response.status_code == 200
+    assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     for header in ("access-token", "x-debug", "x-mock-tenant", "x-mock-scenario", "content-type"):

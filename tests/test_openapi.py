@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import contract
 import pytest
+import yaml
 from conftest import DEFAULT_TOKEN, NOW
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,10 +23,11 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from werkzeug.test import TestResponse
 
-from mockserver import create_app
+from mockserver import create_app, openapi
 from mockserver.api import params
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, DOCUMENTED
+from mockserver.store import transfer
 from mockserver.store.queries import STATUSES
 from mockserver.store.tenants import TENANT_NAME
 
@@ -86,16 +88,44 @@ def _shape(path: str) -> str:
     return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
 
 
-def test_every_api_route_is_described_and_every_operation_is_served(shared_app: Flask) -> None:
+def test_every_route_is_described_and_every_operation_is_served(shared_app: Flask) -> None:
+    """All of /api/ and /__mock/ (HEAD and the CORS preflight OPTIONS are automatic, not operations)."""
     routes = {
         (method, _shape(rule.rule))
         for rule in shared_app.url_map.iter_rules()
-        if rule.rule.startswith("/api")
+        if rule.endpoint != "static"  # Flask's own static route: no folder, always 404 ENDPOINT_NOT_FOUND
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
-    described = {(method, _shape(path)) for method, path in contract.operations() if path.startswith("/api")}
+    described = {(method, _shape(path)) for method, path in contract.operations()}
+    assert {path.split("/")[1] for _, path in routes} == {"api", "__mock"}
     assert routes - described == set(), "routes missing from openapi.yaml"
     assert described - routes == set(), "operations in openapi.yaml that the app does not serve"
+
+
+def test_the_control_api_has_its_own_tag_and_only_the_sandbox_as_server() -> None:
+    document = contract.spec()
+    assert document["servers"][0]["url"] == "/", "the documentation page must call the server that served it"
+    for template, item in document["paths"].items():
+        control = template.startswith("/__mock/")
+        assert control or template.startswith("/api"), template
+        if control:
+            assert [server["url"] for server in item["servers"]] == ["/"], template
+        for method, operation in item.items():
+            if method in contract.METHODS:
+                assert (operation["tags"] == ["control"]) == control, (method, template)
+
+
+def test_control_request_bodies_follow_the_code() -> None:
+    schemas = contract.spec()["components"]["schemas"]
+    assert set(schemas["RuleRequest"]["properties"]) == rule_specs._KEYS
+    assert tuple(schemas["HttpMethod"]["enum"]) == rule_specs.METHODS
+    delay = schemas["DelayMs"]["oneOf"]
+    assert delay[0]["maximum"] == delay[1]["items"]["maximum"] == rule_specs.MAX_DELAY_MS
+    tables = schemas["DatasetTables"]["properties"]
+    assert {name: tuple(table["items"]["required"]) for name, table in tables.items()} == transfer.TABLES
+    assert schemas["DatasetDocument"]["properties"]["format_version"]["const"] == transfer.FORMAT_VERSION
+    assets = contract.spec()["paths"]["/__mock/docs/{asset}"]["parameters"][0]["schema"]["enum"]
+    assert set(assets) == set(openapi.ASSETS)
 
 
 def test_enumerations_follow_the_code() -> None:
@@ -104,6 +134,7 @@ def test_enumerations_follow_the_code() -> None:
     assert schemas["ErrorCode"]["enum"] == list(ALL_CODES)
     assert schemas["ScenarioCode"]["enum"] == list(DOCUMENTED)
     assert tuple(schemas["MockFault"]["enum"]) == rule_specs.FAULTS
+    assert schemas["ScenarioSwitch"]["enum"] == [*ALL_CODES, *rule_specs.FAULTS]
     assert tuple(schemas["AppointmentStatus"]["enum"]) == STATUSES
     assert tuple(schemas["Period"]["enum"]) == params.PERIODS
     assert tuple(parameters["scope"]["schema"]["enum"]) == params.SCOPES
@@ -124,23 +155,26 @@ def test_each_error_response_lists_codes_of_its_own_status() -> None:
             if method not in contract.METHODS:
                 continue
             for status, response in operation["responses"].items():
-                if status in ("200", "default"):
+                if status == "default" or int(status) < 400:
                     continue
                 schema = _resolve(_resolve(response)["content"]["application/json"]["schema"])
                 narrowed = schema["allOf"][1]["properties"]
-                assert narrowed["http_code"]["const"] == int(status), (method, template, status)
+                assert narrowed["http_code"]["enum"] == [int(status)], (method, template, status)
                 for code in narrowed["error_code"]["enum"]:
                     assert ALL_CODES[code].status == int(status), (method, template, status, code)
 
 
-def test_every_response_offers_the_three_formats() -> None:
+def test_every_api_response_offers_the_three_formats_and_every_control_response_json() -> None:
     for template, item in contract.spec()["paths"].items():
         for method, operation in item.items():
             if method not in contract.METHODS:
                 continue
             for status, response in operation["responses"].items():
-                media = set(_resolve(response)["content"])
-                assert media == {"application/json", "application/xml", "text/csv"}, (method, template, status)
+                media = set(_resolve(response).get("content", {}))
+                if template.startswith("/api"):
+                    assert media == {"application/json", "application/xml", "text/csv"}, (method, template, status)
+                elif not operation["operationId"].startswith("openapi") or int(status) >= 400:
+                    assert media == {"application/json"}, (method, template, status)
 
 
 # --- the documented GET examples, in every format, with a token and in debug mode -------------------
@@ -578,3 +612,136 @@ def test_unknown_scenario_is_an_invalid_parameter(shared_client: FlaskClient) ->
 def test_faults_are_outside_the_description_and_say_so(shared_client: FlaskClient, fault: str) -> None:
     response = shared_client.get("/api/calendars", headers={"Access-Token": DEFAULT_TOKEN, "X-Mock-Scenario": fault})
     assert response.headers.get("X-Mock-Fault") == fault
+
+
+# --- the control API (/__mock/) ---------------------------------------------------------------------
+# The ``client`` fixture checks every answer against the description (contract.CheckedClient).
+
+
+def _control_operations() -> list[tuple[str, str]]:
+    return sorted((method, path) for method, path in contract.operations() if path.startswith("/__mock/"))
+
+
+def _example_url(template: str) -> str:
+    return template.replace("{id}", "1").replace("{name}", "slow").replace("{asset}", "swagger-ui.css")
+
+
+def test_every_control_operation_answers_as_described(client: FlaskClient) -> None:
+    debug = {"X-Debug": "true"}
+    steps: list[tuple[str, str, Any, dict[str, str], int]] = [
+        ("GET", "/__mock/", None, {}, 200),
+        ("GET", "/__mock", None, {}, 200),
+        ("GET", "/__mock/ready", None, {}, 200),
+        ("GET", "/__mock/tenants", None, {"X-Mock-Tenant": "-bad"}, 400),
+        ("POST", "/__mock/reset", {"tenant": "sandbox/c1", "seed": 7, "keep_rules": True}, {}, 200),
+        ("POST", "/__mock/reset", None, {}, 200),
+        ("POST", "/__mock/reset", [], {}, 400),
+        ("POST", "/__mock/reset", {"seed": -1}, {}, 400),
+        ("POST", "/__mock/reset", {"tenant": "nobody/c1"}, {}, 400),
+        ("GET", "/__mock/tenants", None, {}, 200),
+        ("GET", "/__mock/clock?tenant=sandbox/c1", None, {}, 200),
+        ("POST", "/__mock/clock/freeze", {"at": "2025-06-07T15:30:00+02:00"}, debug, 200),
+        ("POST", "/__mock/clock/freeze", {"at": "now"}, {}, 400),
+        ("POST", "/__mock/clock/advance", {"by": "1d"}, debug, 200),
+        ("POST", "/__mock/clock/advance", {}, {}, 400),
+        ("POST", "/__mock/clock/real", None, debug, 200),
+        ("POST", "/__mock/rules", {"path": "/api/slots", "delay_ms": [1, 2], "method": "get"}, {}, 200),
+        ("POST", "/__mock/rules", {"error_code": "SLOT_UNAVAILABLE", "times": 1, "tenant": "c1"}, debug, 200),
+        ("POST", "/__mock/rules", {"status": 503, "body": {"down": True}, "headers": {"Retry-After": "1"}}, {}, 200),
+        ("POST", "/__mock/rules", {"error_code": "INTERNAL_ERROR", "colour": "red"}, {}, 400),
+        ("GET", "/__mock/rules", None, debug, 200),
+        ("GET", "/__mock/rules/1", None, {}, 200),
+        ("GET", "/__mock/rules/999", None, {}, 404),
+        ("GET", "/__mock/rules/abc", None, {}, 404),
+        ("DELETE", "/__mock/rules/1", None, {}, 200),
+        ("DELETE", "/__mock/rules/1", None, {}, 404),
+        ("DELETE", "/__mock/rules", None, {}, 200),
+        ("PATCH", "/__mock/rules", None, {}, 404),
+        ("GET", "/__mock/scenarios", None, {}, 200),
+        ("POST", "/__mock/scenarios/slow", {"tenant": "debug/c1"}, {}, 200),
+        ("POST", "/__mock/scenarios/fully-booked", None, {**debug, "X-Mock-Tenant": "c1"}, 200),
+        ("POST", "/__mock/scenarios/apocalypse", None, {}, 404),
+        ("GET", "/api/calendars", None, debug, 200),
+        ("GET", "/__mock/journal?limit=5", None, {}, 200),
+        ("GET", "/__mock/journal?limit=0", None, {}, 400),
+        ("GET", "/__mock/journal/count?method=GET&path=/api/*", None, {}, 200),
+        ("DELETE", "/__mock/journal", None, debug, 200),
+        ("GET", "/__mock/dataset?tenant=sandbox/c1", None, {}, 200),
+        ("PUT", "/__mock/dataset?tenant=sandbox/c2", {"format_version": 2}, {}, 400),
+        ("GET", "/__mock/openapi.json", None, {}, 200),
+        ("GET", "/__mock/openapi.yaml", None, {}, 200),
+        ("GET", "/__mock/docs", None, {}, 200),
+        ("GET", "/__mock/docs/swagger-ui.css", None, {}, 200),
+        ("GET", "/__mock/docs/swagger-ui.js", None, {}, 404),
+    ]
+    seen = set()
+    for method, url, body, headers, status in steps:
+        kwargs: dict[str, Any] = {"headers": headers}
+        if body is not None:
+            kwargs["json"] = body
+        response = client.open(url, method=method, **kwargs)
+        assert response.status_code == status, (method, url, response.get_data(as_text=True))
+        seen.add((method, contract.match_path(urlsplit(url).path)))
+    export = client.get("/__mock/dataset?tenant=sandbox/c1").get_json()["data"]
+    loaded = client.put("/__mock/dataset?tenant=sandbox/c2", json=export)
+    assert loaded.status_code == 200, loaded.get_data(as_text=True)
+    seen.add(("PUT", "/__mock/dataset"))
+    assert set(_control_operations()) <= seen
+
+
+@pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "admin_token": "s3cret"}])
+@pytest.mark.parametrize(("method", "template"), _control_operations())
+def test_the_admin_token_guards_every_control_call_but_not_the_description(
+    client: FlaskClient, method: str, template: str
+) -> None:
+    response = client.open(_example_url(template), method=method)
+    operation = contract.spec()["paths"][template][method.lower()]
+    if operation["security"]:
+        assert (response.status_code, response.get_json()["error_code"]) == (401, "AUTH_REQUIRED")
+        wrong = client.open(_example_url(template), method=method, headers={"X-Mock-Admin-Token": "nope"})
+        assert (wrong.status_code, wrong.get_json()["error_code"]) == (401, "AUTH_INVALID")
+    else:
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "control_api": False}])
+@pytest.mark.parametrize(("method", "template"), _control_operations())
+def test_without_the_control_api_nothing_is_served_under_mock(client: FlaskClient, method: str, template: str) -> None:
+    response = client.open(_example_url(template), method=method)
+    assert (response.status_code, response.get_json()["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+
+
+# --- the description and its page, served by the sandbox (mockserver/openapi.py) ----------------------
+
+
+def test_the_description_is_served_as_json_and_yaml(shared_client: FlaskClient) -> None:
+    as_json = shared_client.get("/__mock/openapi.json")
+    as_yaml = shared_client.get("/__mock/openapi.yaml")
+    assert as_json.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert as_yaml.headers["Content-Type"] == "application/yaml; charset=utf-8"
+    assert as_yaml.get_data() == contract.SPEC_PATH.read_bytes()
+    assert as_json.get_json() == yaml.safe_load(as_yaml.get_data()) == contract.spec()
+    for response, url in ((as_json, "/__mock/openapi.json"), (as_yaml, "/__mock/openapi.yaml")):
+        again = shared_client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and again.get_data() == b""
+        checked(again, "GET", url)
+
+
+def test_the_documentation_page_loads_nothing_from_elsewhere(shared_client: FlaskClient) -> None:
+    page = shared_client.get("/__mock/docs").get_data(as_text=True)
+    assert "://" not in page and "//" not in page.replace("://", ""), "a CDN or another origin"
+    assert '"/__mock/openapi.json"' in page and "validatorUrl: null" in page
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sorted(assets) == sorted(f"/__mock/docs/{name}" for name in openapi.ASSETS)
+    dist = openapi._dist()
+    for url in assets:
+        response = checked(shared_client.get(url), "GET", url)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == openapi.ASSETS[url.rsplit("/", 1)[1]]
+        assert response.get_data() == (dist / url.rsplit("/", 1)[1]).read_bytes()
+
+
+@pytest.mark.parametrize("url", ["/__mock/docs/LICENSE", "/__mock/docs/..%2Fopenapi.py", "/__mock/docs/a/b.js"])
+def test_only_the_pages_files_are_served(shared_client: FlaskClient, url: str) -> None:
+    response = shared_client.get(url)
+    assert (response.status_code, response.get_json()["error_code"]) == (404, "ENDPOINT_NOT_FOUND")

@@ -10,6 +10,7 @@ import os
 import resource
 import sqlite3
 import time
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,13 +19,15 @@ from flask import Response, current_app, g, request
 
 from mockserver import envelope, render
 from mockserver.auth import TOKEN_HEADER, TOKEN_PARAM, Account
-from mockserver.clock import iso
+from mockserver.clock import iso, local_date
+from mockserver.control.state import GLOBAL, Snapshot
 from mockserver.config import parse_bool
 from mockserver.errors import ApiError, AuthRequired, InvalidParameter
 from mockserver.sandbox import DEBUG_SPACE, Sandbox, tenant_id
 from mockserver.store.tenants import TENANT_NAME
 
 TENANT_HEADER = "X-Mock-Tenant"
+_PLAIN_ACCEPTS = frozenset({"*/*", "application/json"})
 DEBUG_HEADER = "X-Debug"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,14 +54,26 @@ class Call:
     rule_id: int | None = None
     fault: str | None = None
     _conn: sqlite3.Connection | None = None
+    _snapshot: Snapshot | None = None
 
     @property
     def scope(self) -> str:
         """The tenant whose clock and rules apply; an anonymous call uses the default account's."""
         return self.tenant or tenant_id(self.sandbox.accounts.default.account_id)
 
+    @property
+    def snapshot(self) -> Snapshot:
+        """The control state (clocks, rules) as this request first saw it: read once per request."""
+        if self._snapshot is None:
+            self._snapshot = self.sandbox.control.snapshot()
+        return self._snapshot
+
     def now(self) -> float:
-        return self.sandbox.now(self.scope)
+        clocks = self.snapshot.clocks
+        return (clocks.get(self.scope) or clocks[GLOBAL]).now()
+
+    def today(self) -> date:
+        return local_date(self.now())
 
     def db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -89,7 +104,12 @@ def current_call() -> Call:
 def begin() -> Call:
     """Build the call context (format, debug mode, account, tenant); a bad format or tenant name raises."""
     call = g.call = Call(sandbox())
-    call.fmt = render.negotiate(request.args.get("format"), request.accept_mimetypes)
+    accept = request.headers.get("Accept")
+    format_param = request.args.get("format")
+    if format_param is None and (not accept or accept in _PLAIN_ACCEPTS):
+        call.fmt = "json"  # most calls: skip parsing the Accept header
+    else:
+        call.fmt = render.negotiate(format_param, request.accept_mimetypes)
     wants_debug = _flag(request.args.get("debug")) or _flag(request.headers.get(DEBUG_HEADER))
     call.debug = wants_debug and call.sandbox.config.debug_mode
     call.debug_refused = wants_debug and not call.debug

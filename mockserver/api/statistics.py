@@ -18,7 +18,7 @@ bp = Blueprint("statistics", __name__)
 def appointment_statistics() -> Response:
     """GET /api/statistics/appointments: totals and a daily breakdown over a period."""
     call = current_call()
-    period = params.period(request.args, call.sandbox.today(call.scope))
+    period = params.period(request.args, call.today())
     calendar_id = params.integer(request.args, "calendar_id", minimum=1)
     conn = call.db()
     if calendar_id is not None:
@@ -42,7 +42,7 @@ def calendar_statistics() -> Response:
 def client_statistics() -> Response:
     """GET /api/statistics/clients: client activity and the top clients."""
     call = current_call()
-    return ok(stats.clients(call.db(), call.sandbox.today(call.scope)), "Client statistics retrieved successfully")
+    return ok(stats.clients(call.db(), call.today()), "Client statistics retrieved successfully")
 
 
 @bp.get("/statistics/<calendar_id>")
@@ -51,7 +51,7 @@ def one_calendar_statistics(calendar_id: str) -> Response:
     """GET /api/statistics/{calendarId}: one calendar's statistics over a period."""
     call = current_call()
     value = params.identifier("calendarId", calendar_id)
-    period = params.period(request.args, call.sandbox.today(call.scope))
+    period = params.period(request.args, call.today())
     conn = call.db()
     queries.calendar_row(conn, value)
     data = {

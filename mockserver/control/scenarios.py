@@ -4,7 +4,8 @@
 and tenant) and before authentication (so AUTH_* can be forced too). Network faults that need the real
 response (a malformed or truncated body) are applied by ``after_view``. Faults that need the socket use
 gunicorn's ``gunicorn.socket``; under a server without it (the Flask test client) the sandbox answers
-with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule is still visible.
+with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule is still visible. Any answer that a rule
+gave or delayed says so with ``X-Mock-Rule: <id>`` (the rule that answered, else the last that delayed it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mockserver.render import CONTENT_TYPES
 SCENARIO_HEADER = "X-Mock-Scenario"
 SCENARIO_PARAM = "__scenario"
 FAULT_HEADER = "X-Mock-Fault"
+RULE_HEADER = "X-Mock-Rule"
 
 
 def before_view(call: Call) -> Response | None:
@@ -33,7 +35,7 @@ def before_view(call: Call) -> Response | None:
     forced = request.headers.get(SCENARIO_HEADER) or request.args.get(SCENARIO_PARAM)
     if forced:
         return _forced(call, forced.strip())
-    snapshot = call.sandbox.control.snapshot()
+    snapshot = call.snapshot
     for rule in snapshot.rules:
         if not rule_specs.matches(rule, request.method, request.path, request.args, call.tenant):
             continue
@@ -110,7 +112,9 @@ def _fault(call: Call, fault: str) -> Response | None:
 
 
 def after_view(call: Call, response: Response) -> Response:
-    """Damage the real response for the body faults."""
+    """Name the rule that answered or delayed the request; damage the real response for the body faults."""
+    if call.rule_id is not None:
+        response.headers[RULE_HEADER] = str(call.rule_id)
     fault = call.fault
     if fault not in ("malformed_body", "truncated_body"):
         return response
