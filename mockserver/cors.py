@@ -34,13 +34,16 @@ def init_app(app: Flask, origins: str) -> None:
         origin = permitted()
         if origin is None:
             return None
-        return Response(status=204, headers={
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": ALLOW_METHODS,
-            "Access-Control-Allow-Headers": ALLOW_HEADERS,
-            "Access-Control-Max-Age": MAX_AGE,
-            "Vary": "Origin",
-        })
+        return Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ALLOW_METHODS,
+                "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                "Access-Control-Max-Age": MAX_AGE,
+                "Vary": "Origin",
+            },
+        )
 
     def decorate(response: Response) -> Response:
         origin = permitted()

@@ -77,8 +77,9 @@ def _tenant_name() -> str:
 @pytest.fixture
 def tap4book(tap4book_server: str, tap4book_token: str) -> Sandbox:
     """A sandbox tenant reset to the seeded dataset, with its rules, clock and journal cleared."""
-    sandbox = Sandbox(tap4book_server, tap4book_token, tenant=_tenant_name(),
-                      admin_token=os.environ.get("T4B_ADMIN_TOKEN"))
+    sandbox = Sandbox(
+        tap4book_server, tap4book_token, tenant=_tenant_name(), admin_token=os.environ.get("T4B_ADMIN_TOKEN")
+    )
     sandbox.reset()
     return sandbox
 

@@ -90,4 +90,3 @@ def serve(app: Flask, sock: socket.socket, workers: int, threads: int) -> None:
     gc.collect()
     gc.freeze()
     _Gunicorn(app, options).run()
-

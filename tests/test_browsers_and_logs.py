@@ -6,14 +6,18 @@ import json
 import logging
 
 import pytest
-
 from conftest import NOW
 
 
 def test_preflight_allows_the_sandbox_headers(client):
-    response = client.options("/api/appointment", headers={
-        "Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Access-Token, X-Debug, X-Mock-Tenant, X-Mock-Scenario, Content-Type"})
+    response = client.options(
+        "/api/appointment",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Access-Token, X-Debug, X-Mock-Tenant, X-Mock-Scenario, Content-Type",
+        },
+    )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
@@ -32,8 +36,10 @@ def test_cors_headers_on_answers_and_errors(client):
 
 @pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "cors_origins": "http://app.example"}])
 def test_cors_origins_are_configurable(client):
-    assert client.get("/api/?x=1", headers={"Origin": "http://app.example"}).headers[
-        "Access-Control-Allow-Origin"] == "http://app.example"
+    assert (
+        client.get("/api/?x=1", headers={"Origin": "http://app.example"}).headers["Access-Control-Allow-Origin"]
+        == "http://app.example"
+    )
     assert "Access-Control-Allow-Origin" not in client.get("/api/", headers={"Origin": "http://evil.example"}).headers
 
 

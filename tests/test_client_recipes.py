@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from server import running
 
 EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
@@ -23,8 +22,9 @@ def api_base():
 
 
 def _run(command: list[str], api_base: str) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "API_BASE": api_base})
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env={**os.environ, "API_BASE": api_base}
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

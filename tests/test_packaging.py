@@ -65,8 +65,9 @@ def test_the_images_healthcheck_command_passes_against_a_running_server():
         port = url.rsplit(":", 1)[1]
         result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "T4B_PORT": port}, timeout=30)
     assert result.returncode == 0
-    failing = subprocess.run([sys.executable, "-c", code], env={**os.environ, "T4B_PORT": "1"},
-                             capture_output=True, timeout=30)
+    failing = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "T4B_PORT": "1"}, capture_output=True, timeout=30
+    )
     assert failing.returncode != 0
 
 
@@ -74,10 +75,13 @@ def test_the_images_healthcheck_command_passes_against_a_running_server():
 def test_the_readmes_first_requests_answer():
     from server import running
 
-    token = subprocess.run([sys.executable, "-m", "mockserver.cli", "token"], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "token"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     with running() as (_, url):
-        for request in (urllib.request.Request(f"{url}/api/calendars?debug=true"),
-                        urllib.request.Request(f"{url}/api/calendars", headers={"Access-Token": token})):
+        for request in (
+            urllib.request.Request(f"{url}/api/calendars?debug=true"),
+            urllib.request.Request(f"{url}/api/calendars", headers={"Access-Token": token}),
+        ):
             with urllib.request.urlopen(request, timeout=10) as reply:
                 assert reply.status == 200 and json.loads(reply.read())["success"] is True

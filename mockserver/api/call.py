@@ -10,9 +10,9 @@ import os
 import resource
 import sqlite3
 import time
-from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
@@ -20,8 +20,8 @@ from flask import Response, current_app, g, request
 from mockserver import envelope, render
 from mockserver.auth import TOKEN_HEADER, TOKEN_PARAM, Account
 from mockserver.clock import iso, local_date
-from mockserver.control.state import GLOBAL, Snapshot
 from mockserver.config import parse_bool
+from mockserver.control.state import GLOBAL, Snapshot
 from mockserver.errors import ApiError, AuthRequired, InvalidParameter
 from mockserver.sandbox import DEBUG_SPACE, Sandbox, tenant_id
 from mockserver.store.tenants import TENANT_NAME
