@@ -30,7 +30,7 @@ access_log = logging.getLogger("tap4book.access")
 
 def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     settings = config if isinstance(config, Config) else Config.load(config)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no /static/ route: every path is the API's or the control's
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # /api//calendars is a 404 envelope, not an HTML redirect

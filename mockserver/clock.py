@@ -18,6 +18,19 @@ PARIS = ZoneInfo("Europe/Paris")
 UTC = UTC
 
 
+# The sandbox clock stays within these instants (1971-01-01 .. 9000-12-31 UTC): every date the dataset derives
+# from it (a month either side, slots published 45 days ahead) must still be a representable date.
+EARLIEST = 31536000.0
+LATEST = 221845392000.0
+
+
+def check_instant(epoch: float) -> float:
+    """``epoch`` if the sandbox clock may show it, else ValueError saying the range."""
+    if not EARLIEST <= epoch <= LATEST:
+        raise ValueError("the sandbox clock must stay between 1971-01-01 and 9000-12-31")
+    return epoch
+
+
 @dataclass(frozen=True)
 class ClockState:
     """``frozen_at`` (epoch seconds) wins over ``offset``; both unset is the real clock."""

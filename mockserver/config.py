@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from mockserver.clock import check_instant
+
 ENV_PREFIX = "T4B_"
 ENVIRONMENTS = ("staging", "production")
 LOG_FORMATS = ("text", "json", "off")
@@ -34,18 +36,21 @@ def parse_bool(value: Any) -> bool:
 
 def parse_instant(value: Any) -> float | None:
     """An ISO-8601 instant as epoch seconds; a naive value is taken as UTC, 'now'/'' means the real clock."""
-    if value is None or (isinstance(value, float | int) and not isinstance(value, bool)):
-        return None if value is None else float(value)
+    if value is None:
+        return None
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return check_instant(float(value))
     text = str(value).strip()
     if text in ("", "now", "real"):
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        epoch = moment.timestamp()
+    except (ValueError, OverflowError):
         raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return check_instant(epoch)
 
 
 def _int_between(low: int, high: int) -> Callable[[Any], int]:

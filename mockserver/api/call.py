@@ -27,6 +27,7 @@ from mockserver.sandbox import DEBUG_SPACE, Sandbox, tenant_id
 from mockserver.store.tenants import TENANT_NAME
 
 TENANT_HEADER = "X-Mock-Tenant"
+CONTROL_PREFIX = "/__mock"
 _PLAIN_ACCEPTS = frozenset({"*/*", "application/json"})
 DEBUG_HEADER = "X-Debug"
 
@@ -106,7 +107,9 @@ def begin() -> Call:
     call = g.call = Call(sandbox())
     accept = request.headers.get("Accept")
     format_param = request.args.get("format")
-    if format_param is None and (not accept or accept in _PLAIN_ACCEPTS):
+    if request.path.startswith(CONTROL_PREFIX):
+        call.fmt = "json"  # the control API is JSON in, JSON out, whatever the client asks
+    elif format_param is None and (not accept or accept in _PLAIN_ACCEPTS):
         call.fmt = "json"  # most calls: skip parsing the Accept header
     else:
         call.fmt = render.negotiate(format_param, request.accept_mimetypes)

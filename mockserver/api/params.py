@@ -41,6 +41,8 @@ def integer(
 def parse_int(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     text = raw.strip()
     if not _INTEGER.match(text):
+        if text.lstrip("+-").isdigit():
+            raise InvalidParameter(f"{name} is too large (at most 18 digits), got {raw!r}", details={"parameter": name})
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}", details={"parameter": name})
     value = int(text)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from mockserver.api.call import current_call, ok
-from mockserver.clock import ClockState, iso, parse_duration
+from mockserver.clock import ClockState, check_instant, iso, parse_duration
 from mockserver.config import parse_instant
 from mockserver.control import presets
 from mockserver.control import rules as rule_specs
@@ -61,8 +61,11 @@ def _target(body: dict[str, Any] | None = None) -> str | None:
     call = current_call()
     raw = (body or {}).get("tenant", request.args.get("tenant"))
     if raw is None or raw == "":
-        explicit = request.headers.get("X-Mock-Tenant") or call.account or call.debug
-        return call.tenant if explicit else None
+        name = request.headers.get("X-Mock-Tenant")
+        if call.tenant is not None and (name or call.account or call.debug):
+            return call.tenant
+        # A tenant header without a token names a tenant of the default account, never "everything".
+        return tenant_id(call.sandbox.accounts.default.account_id, name) if name else None
     text = str(raw)
     space, _, name = text.rpartition("/")
     if not space:
@@ -217,7 +220,12 @@ def advance() -> Response:
     scope = _target(body) or GLOBAL
     sandbox = current_call().sandbox
     current = sandbox.clock(scope) if scope != GLOBAL else sandbox.control.snapshot().clocks[GLOBAL]
-    sandbox.control.set_clock(scope, current.advanced(seconds))
+    moved = current.advanced(seconds)
+    try:
+        check_instant(moved.now())
+    except ValueError as exc:
+        raise InvalidParameter(f"by: {exc}") from None
+    sandbox.control.set_clock(scope, moved)
     return ok(_clock_view(scope), "Clock advanced")
 
 
@@ -249,10 +257,13 @@ def add_rule() -> Response:
     return ok(current_call().sandbox.control.add_rule(spec), "Rule added")
 
 
+MAX_RULE_ID = 2**63 - 1  # SQLite's largest integer: a larger id cannot exist
+
+
 @bp.get("/rules/<int:rule_id>")
 def get_rule(rule_id: int) -> Response:
     """GET /__mock/rules/{id}: one rule and its hit count."""
-    rule = current_call().sandbox.control.rule(rule_id)
+    rule = current_call().sandbox.control.rule(rule_id) if rule_id <= MAX_RULE_ID else None
     if rule is None:
         raise ResourceNotFound(f"No rule {rule_id}")
     return ok(rule, "Rule")
@@ -261,7 +272,7 @@ def get_rule(rule_id: int) -> Response:
 @bp.delete("/rules/<int:rule_id>")
 def remove_rule(rule_id: int) -> Response:
     """DELETE /__mock/rules/{id}: remove one rule."""
-    if not current_call().sandbox.control.remove_rule(rule_id):
+    if rule_id > MAX_RULE_ID or not current_call().sandbox.control.remove_rule(rule_id):
         raise ResourceNotFound(f"No rule {rule_id}")
     return ok({"removed": rule_id}, "Rule removed")
 

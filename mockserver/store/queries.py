@@ -108,7 +108,7 @@ def _page(
     total = _count(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
     rows = conn.execute(
         f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, per_page, (page - 1) * per_page],
+        [*params, per_page, _offset(page, per_page)],
     ).fetchall()
     return rows, total
 
@@ -132,6 +132,11 @@ def _count(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
     if len(counts) > COUNTS_KEPT:
         counts.popitem(last=False)
     return total
+
+
+def _offset(page: int, per_page: int) -> int:
+    """Rows to skip; a page far past the end must not overflow SQLite's 64-bit integers (it is just empty)."""
+    return min((page - 1) * per_page, 2**62)
 
 
 def _where(clauses: list[str]) -> str:
@@ -211,10 +216,10 @@ def list_slots(
     calendar_row(conn, calendar_id)
     where = "WHERE s.calendar_id = ? AND s.local_date BETWEEN ? AND ?"
     params = [calendar_id, date_from.isoformat(), date_to.isoformat()]
-    total = conn.execute(f"SELECT COUNT(*) FROM slots s {where}", params).fetchone()[0]
+    total = _count(conn, f"SELECT COUNT(*) FROM slots s {where}", params)
     rows = conn.execute(
         f"{_SLOT} {where} ORDER BY s.start_ts, s.slot_id LIMIT ? OFFSET ?",
-        [int(now), *params, per_page, (page - 1) * per_page],
+        [int(now), *params, per_page, _offset(page, per_page)],
     ).fetchall()
     return [_slot(row, detail=False) for row in rows], total
 

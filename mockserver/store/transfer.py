@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
+from mockserver.clock import LATEST, zone
 from mockserver.errors import InvalidParameter
 from mockserver.store.schema import COUNTERS, client_keys, local_parts
 from mockserver.store.writes import transaction
@@ -37,15 +39,44 @@ def export(conn: sqlite3.Connection) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "meta": meta, "tables": tables}
 
 
+# What each exported column must hold: ids and instants are integers, texts are strings, is_active a boolean.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "calendar_id": (int,),
+    "client_id": (int,),
+    "slot_id": (int,),
+    "appointment_id": (int,),
+    "start_ts": (int,),
+    "end_ts": (int,),
+    "capacity": (int,),
+    "is_active": (bool, int),
+}
+
+
 def _rows(document: Any, table: str) -> list[tuple[Any, ...]]:
+    columns = TABLES[table]
     try:
         rows = document["tables"][table]
-        columns = TABLES[table]
-        return [tuple(row[column] for column in columns) for row in rows]
+        if not isinstance(rows, list):
+            raise TypeError("not a list")
+        values = [tuple(row[column] for column in columns) for row in rows]
     except (KeyError, TypeError) as exc:
-        raise InvalidParameter(
-            f"dataset.tables.{table}: every row needs {', '.join(TABLES[table])} ({exc!s})"
-        ) from None
+        raise InvalidParameter(f"dataset.tables.{table}: every row needs {', '.join(columns)} ({exc!s})") from None
+    for number, row in enumerate(values):
+        for column, value in zip(columns, row, strict=True):
+            expected = _TYPES.get(column, (str,))
+            if not isinstance(value, expected) or (expected == (int,) and isinstance(value, bool)):
+                raise InvalidParameter(
+                    f"dataset.tables.{table}[{number}].{column}: expected {expected[0].__name__}, got {value!r}"
+                )
+    return values
+
+
+def _zone(name: str, calendar_id: Any) -> str:
+    try:
+        zone(name)
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        raise InvalidParameter(f"Calendar {calendar_id}: unknown time zone {name!r}") from None
+    return name
 
 
 def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
@@ -56,12 +87,14 @@ def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
     clients = _rows(document, "clients")
     slots = _rows(document, "slots")
     appointments = _rows(document, "appointments")
-    zones = {row[0]: row[4] for row in calendars}
+    zones = {row[0]: _zone(row[4], row[0]) for row in calendars}
     slot_info: dict[Any, tuple[Any, ...]] = {}
     slot_rows = []
     for slot_id, calendar_id, start, end, capacity, created, updated in slots:
         if calendar_id not in zones:
             raise InvalidParameter(f"Slot {slot_id} refers to unknown calendar {calendar_id}")
+        if not 0 <= start <= end <= LATEST:
+            raise InvalidParameter(f"Slot {slot_id}: start_ts and end_ts must be instants, start first")
         day, start_time = local_parts(int(start), zones[calendar_id])
         slot_rows.append(
             (
@@ -107,7 +140,7 @@ def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
             conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
             for statement in COUNTERS.strip().split(";\n"):
                 conn.execute(statement)
-    except (sqlite3.IntegrityError, sqlite3.InterfaceError, TypeError, ValueError) as exc:
+    except (sqlite3.IntegrityError, sqlite3.InterfaceError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidParameter(f"The dataset does not fit: {exc}") from None
     return {
         "calendars": len(calendars),
