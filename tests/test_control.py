@@ -383,3 +383,20 @@ def test_admin_token_protects_the_control_api(client):
 @pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "control_api": False}])
 def test_control_api_can_be_disabled(client):
     assert_error(client.post("/__mock/reset"), "ENDPOINT_NOT_FOUND", 404)
+
+
+def test_a_tenant_header_alone_scopes_a_control_call_to_that_tenant(client):
+    mine = Api(client, tenant="mine")
+    slot = future_free_slot(mine)
+    mine.post("/api/appointment", booking(slot))
+    Api(client).post("/api/appointment", booking(future_free_slot(Api(client)), "default.tenant@example.org"))
+    reset = client.post("/__mock/reset", headers={"X-Mock-Tenant": "mine"}).get_json()["data"]
+    assert reset["tenants"] == ["sandbox/mine"]
+    assert mine.data("/api/clients", email="test.client@example.org") == []
+    assert len(Api(client).data("/api/clients", email="default.tenant@example.org")) == 1
+
+
+@pytest.mark.parametrize("at", ["1969-12-31T00:00:00Z", "9999-01-01T00:00:00Z"])
+def test_the_clock_stays_within_representable_dates(client, at):
+    assert_error(client.post("/__mock/clock/freeze", json={"at": at}), "INVALID_PARAMETER", 400)
+    assert client.get("/__mock/clock").get_json()["data"]["now"] == NOW
