@@ -2,7 +2,7 @@
 # Run the shared peers benchmark (/work/shared/peers-bench) with our server added from bench/peers.local.
 #
 #   bench/peers.sh                         # all peers + ours, ~5 min; table in bench/results/peers.txt
-#   ONLY=tap4book-mock-2w4t,flask-gunicorn-1w8t bench/peers.sh   # any run_all.sh knob works
+#   ONLY=tap4book-mock-2w1t,flask-gunicorn-1w8t bench/peers.sh   # any run_all.sh knob works
 #
 # It runs from a private copy in bench/results/peers-work/: run_all.sh writes gen/, raw/, logs/, history/
 # (and setup.sh installs node_modules/ and venv/) next to itself, and as root its "read-only copy" check

@@ -1,6 +1,6 @@
 """Measure the real server as a user runs it and print ONE table.
 
-    bench/run.sh                       # default stack (2 workers x 4 threads), ~6 min
+    bench/run.sh                       # default stack (2 workers x 1 thread), ~6 min
     bench/run.sh --workers 1 --threads 8
 
 Figures: cold start (spawn -> first 200 on /api/calendars, median of --starts, at scale 1 and --big-scale),
@@ -572,7 +572,7 @@ def versions() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", type=int, default=2, help="server workers (default 2, the server's default)")
-    p.add_argument("--threads", type=int, default=4, help="threads per worker (default 4, the server's default)")
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1, the server's default)")
     p.add_argument("--now", default=DEFAULT_NOW, help=f"frozen sandbox clock (default {DEFAULT_NOW})")
     p.add_argument("--log-format", default="off", choices=("off", "text", "json"))
     p.add_argument("--starts", type=int, default=5, help="cold starts per scale (median)")

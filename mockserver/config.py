@@ -96,7 +96,9 @@ class Config:
     host: str = _option("127.0.0.1", lambda v: str(v).strip() or "127.0.0.1", "address to listen on")
     port: int = _option(8080, _int_between(0, 65535), "port to listen on (0 picks a free one)")
     workers: int = _option(2, _int_between(1, 64), "server worker processes (they share all state)")
-    threads: int = _option(4, _int_between(1, 256), "threads per worker process")
+    # 2 single-threaded workers measured best on 2 cores (bench/README.md#serving-stack): threads in one
+    # worker fight over the GIL and the p99 triples. More threads serve slow rules (delay_ms) concurrently.
+    threads: int = _option(1, _int_between(1, 256), "threads per worker process (1: gunicorn sync workers)")
     seed: int = _option(42, _int_between(0, 2**63 - 1), "seed of the generated dataset")
     now: float | None = _option(None, parse_instant, "freeze the sandbox clock at this ISO-8601 instant")
     environment: str = _option("staging", _choice(ENVIRONMENTS), "which environment's API keys are accepted")

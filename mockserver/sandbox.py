@@ -38,7 +38,7 @@ class Sandbox:
         self.accounts = AccountBook.load(config.accounts_file)
         self.data_dir = self._data_dir(config.data_dir)
         self.control = ControlState(self.data_dir / "control.sqlite", config.seed, ClockState(frozen_at=config.now))
-        self.journal = Journal(self.data_dir / "journal.sqlite", config.journal_size)
+        self.journal = Journal(self.data_dir / "journal", config.journal_size)
         self.templates = Templates(self._cache_dir(config.cache_dir))
         self.files = TenantFiles(self.data_dir, self.templates)
         self._ready: set[str] = set()

@@ -152,3 +152,17 @@ def test_connection_reset_and_truncated_body_faults_on_a_real_socket():
             reply.read()
         conn.close()
         assert _get(url, "/api/health")[0] == 200  # the server is fine afterwards
+
+
+@pytest.mark.slow
+def test_the_journal_sees_the_requests_of_every_worker():
+    from mockserver.client import SandboxClient
+
+    with running("--workers", "2", "--threads", "2") as (_, url):
+        client = SandboxClient(url, token=DEFAULT_TOKEN)
+        for page in range(1, 41):
+            assert client.get("/api/calendars", params={"page": page % 3 + 1, "per_page": 2}).status == 200
+        assert client.journal_count(path="/api/calendars") == 40
+        entries = client.journal(limit=1000)
+        assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+        assert client.clear_journal() == 40 and client.journal_count() == 0

@@ -1,12 +1,16 @@
 """The request journal: the most recent API requests, with what the sandbox answered.
 
-Kept in its own SQLite file (shared by every worker, bounded to ``journal_size`` entries) so that an
-integrator's test can assert "my code called POST /api/appointment once, with this body" whichever
-worker served the call. Access tokens are masked before anything is stored.
+Every worker process writes its own SQLite file in the data directory (``journal/<pid>.sqlite``), under a
+lock of its own: writes never wait on another process, where SQLite's busy handler would sleep for
+milliseconds and show up in every percentile. A read merges the files, keeps the newest ``journal_size``
+entries overall, then filters them, so that an integrator's test can assert "my code called POST
+/api/appointment once, with this body" whichever worker served the call. Access tokens are masked before
+anything is stored.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import sqlite3
@@ -22,13 +26,10 @@ TRIM_EVERY = 64
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, tenant TEXT, method TEXT NOT NULL, path TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, tenant TEXT, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body TEXT, status INTEGER NOT NULL, error_code TEXT,
     rule_id INTEGER, duration_ms REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS entries_by_tenant ON entries (tenant, id);
 """
-
-
 _COLUMNS = "id, at, tenant, method, path, query, headers, body, status, error_code, rule_id, duration_ms"
 
 
@@ -37,23 +38,34 @@ def mask(value: str) -> str:
     return value[:4] + "…" if len(value) > 8 else "…"
 
 
-class Journal:
-    def __init__(self, path: Path, size: int) -> None:
-        self.path = path
-        self.size = size
-        self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA cache_size = -256")
+    return conn
 
-    def _conn(self) -> sqlite3.Connection:
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = OFF")
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA cache_size = -256")
-            local.conn, local.pid = conn, os.getpid()
-        return local.conn
+
+class Journal:
+    def __init__(self, directory: Path, size: int) -> None:
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.size = size
+        self._lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._pid = 0
+        self._last_id = 0
+        self._writes = 0
+
+    def _own(self) -> sqlite3.Connection:
+        """This process's file (a forked worker starts its own)."""
+        if self._pid != os.getpid():
+            self._writer = _open(self.directory / f"{os.getpid()}.sqlite")
+            self._writer.executescript(SCHEMA)
+            self._pid, self._last_id = os.getpid(), 0
+        assert self._writer is not None
+        return self._writer
 
     def record(
         self,
@@ -76,68 +88,88 @@ class Journal:
             shown_query.setdefault(name, mask(value) if name in SECRET_PARAMS else value)
         shown_headers = {name: mask(value) if name.lower() in SECRET_HEADERS else value for name, value in headers}
         text = body[:BODY_LIMIT].decode("utf-8", "replace") if body else None
-        conn = self._conn()
-        cursor = conn.execute(
-            "INSERT INTO entries (at, tenant, method, path, query, headers, body, status, error_code, rule_id,"
-            " duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                time.time(),
-                tenant,
-                method,
-                path,
-                json.dumps(shown_query, ensure_ascii=False),
-                json.dumps(shown_headers, ensure_ascii=False),
-                text,
-                status,
-                error_code,
-                rule_id,
-                round(duration_ms, 3),
-            ),
+        now = time.time()
+        row = (
+            tenant,
+            method,
+            path,
+            json.dumps(shown_query, ensure_ascii=False),
+            json.dumps(shown_headers, ensure_ascii=False),
+            text,
+            status,
+            error_code,
+            rule_id,
+            round(duration_ms, 3),
         )
-        last = cursor.lastrowid or 0
-        if last % TRIM_EVERY == 0:  # reads never look past the newest `size`, so trimming can wait
-            conn.execute("DELETE FROM entries WHERE id <= ?", (last - self.size,))
+        with self._lock:
+            conn = self._own()
+            # Ids are microsecond timestamps: in time order across every worker's file (and still exact
+            # as JavaScript numbers, which a larger id would not be).
+            entry_id = self._last_id = max(int(now * 1_000_000), self._last_id + 1)
+            self._writes += 1
+            conn.execute(
+                f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (entry_id, now, *row)
+            )
+            if self._writes % TRIM_EVERY == 0:  # reads never look past the newest `size`, so trimming can wait
+                conn.execute(
+                    "DELETE FROM entries WHERE id NOT IN (SELECT id FROM entries ORDER BY id DESC LIMIT ?)",
+                    (self.size,),
+                )
 
-    def _where(self, method: str | None, path: str | None, tenant: str | None) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["id > (SELECT COALESCE(MAX(id), 0) FROM entries) - ?"]
-        params: list[Any] = [self.size]
-        if method:
-            clauses.append("method = ?")
-            params.append(method.upper())
-        if path:
-            clauses.append("path GLOB ?")
-            params.append(path)
-        if tenant:
-            clauses.append("tenant = ?")
-            params.append(tenant)
-        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+    def _files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.sqlite"))
+
+    def _visible(self) -> list[tuple[Any, ...]]:
+        """The newest ``size`` entries of every worker together, newest first."""
+        rows: list[tuple[Any, ...]] = []
+        for path in self._files():
+            conn = _open(path)
+            try:
+                rows += conn.execute(
+                    f"SELECT {_COLUMNS} FROM entries ORDER BY id DESC LIMIT ?", (self.size,)
+                ).fetchall()
+            except sqlite3.Error:
+                continue  # a file a worker is still creating
+            finally:
+                conn.close()
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return rows[: self.size]
+
+    @staticmethod
+    def _matching(
+        rows: list[tuple[Any, ...]], method: str | None, path: str | None, tenant: str | None
+    ) -> list[tuple[Any, ...]]:
+        wanted = method.upper() if method else None
+        return [
+            row
+            for row in rows
+            if (wanted is None or row[3] == wanted)
+            and (not path or fnmatch.fnmatchcase(row[4], path))
+            and (not tenant or row[2] == tenant)
+        ]
 
     def entries(
         self, method: str | None = None, path: str | None = None, tenant: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """The newest ``limit`` matching entries, oldest first."""
-        where, params = self._where(method, path, tenant)
-        rows = (
-            self._conn()
-            .execute(
-                f"SELECT * FROM (SELECT {_COLUMNS} FROM entries {where} ORDER BY id DESC LIMIT ?) ORDER BY id",
-                [*params, limit],
-            )
-            .fetchall()
-        )
-        return [_entry(row) for row in rows]
+        found = self._matching(self._visible(), method, path, tenant)[:limit]
+        return [_entry(row) for row in reversed(found)]
 
     def count(self, method: str | None = None, path: str | None = None, tenant: str | None = None) -> int:
-        where, params = self._where(method, path, tenant)
-        return int(self._conn().execute(f"SELECT COUNT(*) FROM entries {where}", params).fetchone()[0])
+        return len(self._matching(self._visible(), method, path, tenant))
 
     def clear(self, tenant: str | None = None) -> int:
         """Forget the entries (of one tenant); returns how many were visible."""
         visible = self.count(tenant=tenant)
-        if tenant is None:
-            self._conn().execute("DELETE FROM entries")
-        else:
-            self._conn().execute("DELETE FROM entries WHERE tenant = ?", (tenant,))
+        for path in self._files():
+            conn = _open(path)
+            try:
+                if tenant is None:
+                    conn.execute("DELETE FROM entries")
+                else:
+                    conn.execute("DELETE FROM entries WHERE tenant = ?", (tenant,))
+            finally:
+                conn.close()
         return visible
 
 
