@@ -24,7 +24,9 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VENV_BIN = ROOT / ".venv" / "bin"
-CLI = VENV_BIN / "tap4book-mock"
+# The server under test: bench/run.sh points this at a regular (non-editable) install of the working tree,
+# as a user's `pip install .` would be; by default the project's development venv.
+CLI = Path(os.environ.get("T4B_BENCH_CLI") or VENV_BIN / "tap4book-mock")
 RESULTS = BENCH / "results"
 RAW = RESULTS / "raw"
 DATASET_CACHE = RAW / "dataset-cache"  # the bench's own --cache-dir, so ~/.cache plays no part in a figure

@@ -28,6 +28,7 @@ from typing import Any
 
 from benchlib import (
     BENCH,
+    CLI,
     DATASET_CACHE,
     DEFAULT_NOW,
     DEFAULT_TENANT,
@@ -475,7 +476,7 @@ def render_table(bench: Bench, started: float) -> str:
     out = [
         f"tap4book-mockserver bench  --  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  ({git_rev()})",
         f"server: tap4book-mock serve --port 0 --now {a.now} --log-format {a.log_format} "
-        f"--workers {a.workers} --threads {a.threads}  (gunicorn {'gthread' if a.threads > 1 else 'sync'})",
+        f"--workers {a.workers} --threads {a.threads}  (gunicorn {'gthread' if a.threads > 1 else 'sync'}; {CLI})",
         f"load:   {wrk_version()} -t{a.wrk_threads} -c{a.wrk_conns} -d{a.duration} --latency after a {a.warmup} "
         f"warm-up per endpoint; scale curve -d{a.curve_duration}; loopback; Access-Token header",
         f"host:   {host_line()}; Python {platform.python_version()}; {versions()}",

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import Server, access_token, tree_pids  # noqa: E402
+from benchlib import Server, access_token, tree_pids
 
 HERE = Path(__file__).parent
 STACKS = ("2x1", "3x1", "2x2", "2x4", "1x8")
@@ -33,8 +33,12 @@ def wrk(url: str, token: str, path: str, duration: str, unique: bool) -> dict[st
     if not match:
         raise SystemExit(f"wrk gave no figures: {out.stdout}{out.stderr}")
     data = json.loads(match.group(1))
-    return {"rps": data["requests"] / (data["duration_us"] / 1e6), "p50": data["latency_us"]["p50"] / 1000,
-            "p99": data["latency_us"]["p99"] / 1000, "errors": sum(data["errors"].values())}
+    return {
+        "rps": data["requests"] / (data["duration_us"] / 1e6),
+        "p50": data["latency_us"]["p50"] / 1000,
+        "p99": data["latency_us"]["p99"] / 1000,
+        "errors": sum(data["errors"].values()),
+    }
 
 
 def memory_mb(root: int) -> tuple[float, float]:
@@ -54,8 +58,10 @@ def main() -> None:
     parser.add_argument("--duration", default="8s")
     args = parser.parse_args()
     token = access_token()
-    print(f"{'stack':<22} {'calendars (cached) req/s':>25} {'p50':>6} {'p99':>6}   {'appointments (unique) req/s':>28}"
-          f" {'p50':>6} {'p99':>6}   {'RSS MB':>7} {'PSS MB':>7}")
+    print(
+        f"{'stack':<22} {'calendars (cached) req/s':>25} {'p50':>6} {'p99':>6}   {'appointments (unique) req/s':>28}"
+        f" {'p50':>6} {'p99':>6}   {'RSS MB':>7} {'PSS MB':>7}"
+    )
     for stack in args.stacks:
         workers, threads = (int(x) for x in stack.split("x"))
         with Server(token=token, workers=workers, threads=threads, cache_dir="off").start() as srv:
@@ -63,9 +69,12 @@ def main() -> None:
             fresh = wrk(srv.url, token, "/api/appointments?per_page=50", args.duration, unique=True)
             rss, pss = memory_mb(srv.pid)
         kind = "sync" if threads == 1 else "gthread"
-        print(f"{workers} x {threads} ({kind}){'':<{10 - len(kind)}} {cached['rps']:>25,.0f} {cached['p50']:>6.1f}"
-              f" {cached['p99']:>6.1f}   {fresh['rps']:>28,.0f} {fresh['p50']:>6.1f} {fresh['p99']:>6.1f}"
-              f"   {rss:>7.0f} {pss:>7.0f}", flush=True)
+        print(
+            f"{workers} x {threads} ({kind}){'':<{10 - len(kind)}} {cached['rps']:>25,.0f} {cached['p50']:>6.1f}"
+            f" {cached['p99']:>6.1f}   {fresh['rps']:>28,.0f} {fresh['p50']:>6.1f} {fresh['p99']:>6.1f}"
+            f"   {rss:>7.0f} {pss:>7.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Blueprint, Response, abort, render_template_string, request, url_for
 
 bp = Blueprint("openapi", __name__, url_prefix="/__mock")
@@ -48,6 +47,8 @@ def source() -> bytes:
 @cache
 def document() -> dict[str, Any]:
     """The description as a mapping (parsed once; do not modify it)."""
+    import yaml  # on first use: most servers never serve the description
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(source(), Loader=loader)  # a safe loader: the C one when PyYAML has it
 

@@ -89,4 +89,5 @@ def serve(app: Flask, sock: socket.socket, workers: int, threads: int) -> None:
     # the collector would (it tracks every object), so it leaves the pre-fork heap alone.
     gc.collect()
     gc.freeze()
+    gc.enable()
     _Gunicorn(app, options).run()

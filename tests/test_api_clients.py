@@ -99,3 +99,12 @@ def test_client_parameters_are_validated(api, params, code):
 
 def test_unknown_client(api):
     assert_error(api.get("/api/clients/999999"), "RESOURCE_NOT_FOUND", 404)
+
+
+def test_search_finds_a_client_created_by_a_booking(api):
+    from test_control import booking, future_free_slot
+
+    body = {**booking(future_free_slot(api), "z.ebulon@example.org"), "client_firstname": "Zébulon"}
+    assert api.post("/api/appointment", body).status_code == 200
+    assert [c["client_email"] for c in api.data("/api/clients", search="ZEBUL")] == ["z.ebulon@example.org"]
+    assert [c["client_email"] for c in api.data("/api/clients", search="z.e")] == ["z.ebulon@example.org"]

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from mockserver.errors import CalendarNotFound, ResourceNotFound, SlotNotFound
-from mockserver.store.schema import fold, phone_key
+from mockserver.store.schema import SEARCH_INDEXED, fold, phone_key
 
 CALENDAR_FIELDS = (
     "calendar_id",
@@ -88,9 +88,11 @@ CLIENT_DETAIL_FIELDS = (
 STATUSES = ("pending", "confirmed", "cancelled", "completed")
 
 
-def _like(text: str) -> str:
-    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _like(text: str) -> tuple[str, bool]:
+    """A LIKE pattern matching ``text`` anywhere (folded), and whether it needed escapes."""
+    folded = fold(text)
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%", escaped != folded
 
 
 def _page(
@@ -315,8 +317,13 @@ class ClientFilter:
         clauses: list[str] = []
         params: list[Any] = []
         if self.search:
-            clauses.append(f"{alias}.search_key LIKE ? ESCAPE '\\'")
-            params.append(_like(self.search))
+            pattern, escaped = _like(self.search)
+            like = "LIKE ? ESCAPE '\\'" if escaped else "LIKE ?"  # the trigram index cannot serve ESCAPE
+            if SEARCH_INDEXED:
+                clauses.append(f"{alias}.client_id IN (SELECT rowid FROM clients_search WHERE search_key {like})")
+            else:
+                clauses.append(f"{alias}.search_key {like}")
+            params.append(pattern)
         if self.email is not None:
             clauses.append(f"{alias}.email_key = ?")
             params.append(self.email.strip().lower())

@@ -81,6 +81,38 @@ CREATE INDEX appointments_by_calendar_day ON appointments (calendar_id, local_da
 CREATE INDEX appointments_by_slot ON appointments (slot_id, status);
 """
 
+# Client search (``search=``) is a substring match: a trigram full-text index answers it without reading
+# every client, as long as SQLite was built with FTS5 (the usual builds are); otherwise search scans.
+SEARCH_INDEX = """
+CREATE VIRTUAL TABLE clients_search USING fts5(
+    search_key, content='clients', content_rowid='client_id', tokenize='trigram');
+INSERT INTO clients_search (rowid, search_key) SELECT client_id, search_key FROM clients;
+CREATE TRIGGER clients_search_insert AFTER INSERT ON clients BEGIN
+    INSERT INTO clients_search (rowid, search_key) VALUES (new.client_id, new.search_key);
+END;
+CREATE TRIGGER clients_search_delete AFTER DELETE ON clients BEGIN
+    INSERT INTO clients_search (clients_search, rowid, search_key) VALUES ('delete', old.client_id, old.search_key);
+END;
+CREATE TRIGGER clients_search_update AFTER UPDATE OF search_key ON clients BEGIN
+    INSERT INTO clients_search (clients_search, rowid, search_key) VALUES ('delete', old.client_id, old.search_key);
+    INSERT INTO clients_search (rowid, search_key) VALUES (new.client_id, new.search_key);
+END;
+"""
+
+
+def _has_trigram_search() -> bool:
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x, tokenize='trigram')")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
+SEARCH_INDEXED = _has_trigram_search()
+
 COUNTERS = """
 UPDATE slots SET booked = (
     SELECT COUNT(*) FROM appointments a WHERE a.slot_id = slots.slot_id AND a.status != 'cancelled');
@@ -205,5 +237,7 @@ def create(conn: sqlite3.Connection, data: Dataset) -> None:
         )
     conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
     conn.executescript(INDEXES)
+    if SEARCH_INDEXED:
+        conn.executescript(SEARCH_INDEX)
     conn.executescript(COUNTERS)
     conn.execute("ANALYZE")
