@@ -5,6 +5,8 @@ The last two share one URL: see ``params.scope`` and docs/interpretation.md#ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
@@ -29,24 +31,25 @@ def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
     )
 
 
+def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Response:
+    """A page of appointments, of one calendar when ``calendar_id`` is given (which must exist)."""
+    where = _filter(calendar_id)
+    page, per_page = params.paging(request.args)
+    conn = current_call().db()
+    if calendar_id is not None:
+        queries.calendar_row(conn, calendar_id)
+    rows, total = queries.list_appointments(conn, where, page, per_page)
+    return ok(
+        rows, message, item="appointment", columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta=meta
+    )
+
+
 @bp.get("/appointments")
 @cached
 def list_appointments() -> Response:
     """GET /api/appointments: appointments with filters and pagination, in chronological order."""
     calendar_id = params.integer(request.args, "calendar_id", minimum=1)
-    where = _filter(calendar_id)
-    page, per_page = params.paging(request.args)
-    conn = current_call().db()
-    if calendar_id is not None:  # as /api/appointments/{calendarId} and /api/slots do
-        queries.calendar_row(conn, calendar_id)
-    rows, total = queries.list_appointments(conn, where, page, per_page)
-    return ok(
-        rows,
-        "Appointments retrieved successfully",
-        item="appointment",
-        columns=queries.APPOINTMENT_FIELDS,
-        page=(total, page, per_page),
-    )
+    return _listing(calendar_id, "Appointments retrieved successfully")
 
 
 @bp.get("/appointments/<number>")
@@ -54,18 +57,7 @@ def list_appointments() -> Response:
 def appointment_or_calendar(number: str) -> Response:
     """GET /api/appointments/{id} (detail) or /api/appointments/{calendarId} (calendar's appointments)."""
     value = params.identifier("id", number)
-    conn = current_call().db()
     if params.scope(request.args, value) == "detail":
-        return ok(queries.get_appointment(conn, value), "Appointment retrieved successfully", item="appointment")
-    queries.calendar_row(conn, value)
-    where = _filter(value)
-    page, per_page = params.paging(request.args)
-    rows, total = queries.list_appointments(conn, where, page, per_page)
-    return ok(
-        rows,
-        "Calendar appointments retrieved successfully",
-        item="appointment",
-        columns=queries.APPOINTMENT_FIELDS,
-        page=(total, page, per_page),
-        meta={"calendar_id": value},
-    )
+        record = queries.get_appointment(current_call().db(), value)
+        return ok(record, "Appointment retrieved successfully", item="appointment")
+    return _listing(value, "Calendar appointments retrieved successfully", meta={"calendar_id": value})

@@ -5,6 +5,8 @@ The last two share one URL: see ``params.scope`` and docs/interpretation.md#ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from mockserver.api import params
@@ -29,20 +31,19 @@ def _filter() -> queries.ClientFilter:
     )
 
 
+def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Response:
+    """A page of clients: all of them, or those with appointments in one calendar (counted there)."""
+    where = _filter()
+    page, per_page = params.paging(request.args)
+    rows, total = queries.list_clients(current_call().db(), where, page, per_page, calendar_id=calendar_id)
+    return ok(rows, message, item="client", columns=queries.CLIENT_FIELDS, page=(total, page, per_page), meta=meta)
+
+
 @bp.get("/clients")
 @cached
 def list_clients() -> Response:
     """GET /api/clients: clients with search (name, first name, e-mail; case- and accent-insensitive)."""
-    where = _filter()
-    page, per_page = params.paging(request.args)
-    rows, total = queries.list_clients(current_call().db(), where, page, per_page)
-    return ok(
-        rows,
-        "Clients retrieved successfully",
-        item="client",
-        columns=queries.CLIENT_FIELDS,
-        page=(total, page, per_page),
-    )
+    return _listing(None, "Clients retrieved successfully")
 
 
 @bp.get("/clients/<number>")
@@ -50,17 +51,6 @@ def list_clients() -> Response:
 def client_or_calendar(number: str) -> Response:
     """GET /api/clients/{id} (detail) or /api/clients/{calendarId} (clients with appointments there)."""
     value = params.identifier("id", number)
-    conn = current_call().db()
     if params.scope(request.args, value) == "detail":
-        return ok(queries.get_client(conn, value), "Client retrieved successfully", item="client")
-    where = _filter()
-    page, per_page = params.paging(request.args)
-    rows, total = queries.list_clients(conn, where, page, per_page, calendar_id=value)
-    return ok(
-        rows,
-        "Calendar clients retrieved successfully",
-        item="client",
-        columns=queries.CLIENT_FIELDS,
-        page=(total, page, per_page),
-        meta={"calendar_id": value},
-    )
+        return ok(queries.get_client(current_call().db(), value), "Client retrieved successfully", item="client")
+    return _listing(value, "Calendar clients retrieved successfully", meta={"calendar_id": value})
