@@ -19,7 +19,7 @@ from mockserver.auth import AccountBook
 from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
 from mockserver.control.journal import Journal
-from mockserver.control.state import GLOBAL, ControlState
+from mockserver.control.state import ControlState
 from mockserver.dataset import DatasetSpec
 from mockserver.store.templates import Templates, default_cache_dir
 from mockserver.store.tenants import TenantFiles
@@ -112,6 +112,3 @@ class Sandbox:
             self.control.register_tenant(name, spec.key, override, reset=True)
             self._ready.add(name)
         return targets
-
-    def clock_scope(self, tenant: str | None) -> str:
-        return tenant or GLOBAL
