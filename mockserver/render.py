@@ -144,10 +144,8 @@ def _xml_text(text: str) -> str:
     return text if text.isprintable() else _XML_INVALID.sub("", text)
 
 
-def _xml_value(sub: Any, parent: Any, key: str, value: Any, item: str = "item") -> None:
-    # Exact type checks first: this runs for every field of every record, and ABC checks are slow.
-    tag, attributes = _xml_tag(key)
-    node = sub(parent, tag, attributes) if attributes else sub(parent, tag)
+def _xml_scalar(node: Any, value: Any) -> bool:
+    """Put a plain value into an element; False (nothing done) for an object or an array."""
     kind = type(value)
     if kind is str:
         node.text = _xml_text(value)
@@ -157,7 +155,18 @@ def _xml_value(sub: Any, parent: Any, key: str, value: Any, item: str = "item") 
         node.text = "true" if value else "false"
     elif value is None:
         node.set("nil", "true")
-    elif isinstance(value, Mapping):
+    else:
+        return False
+    return True
+
+
+def _xml_value(sub: Any, parent: Any, key: str, value: Any, item: str = "item") -> None:
+    # Exact type checks first: this runs for every field of every record, and ABC checks are slow.
+    tag, attributes = _xml_tag(key)
+    node = sub(parent, tag, attributes) if attributes else sub(parent, tag)
+    if _xml_scalar(node, value):
+        return
+    if isinstance(value, Mapping):
         for child_key, child in value.items():
             name = str(child_key)
             _xml_value(sub, node, name, child, ARRAY_ITEMS.get(name, "item"))
@@ -189,16 +198,7 @@ def _xml_records(sub: Any, parent: Any, item: str, records: list[Any] | tuple[An
             continue
         node = deepcopy(prototype)
         for child, key, value in zip(node, keys, record.values(), strict=True):
-            kind = type(value)
-            if kind is str:
-                child.text = _xml_text(value)
-            elif kind is int or kind is float:
-                child.text = str(value)
-            elif kind is bool:
-                child.text = "true" if value else "false"
-            elif value is None:
-                child.set("nil", "true")
-            else:  # a nested value: this one field the general way
+            if not _xml_scalar(child, value):  # a nested value: this one field the general way
                 node.replace(child, _detached(sub, key, value))
         parent.append(node)
 
