@@ -23,10 +23,17 @@ day = today["data"]["start_date"]
 slots = session.get(f"{API_BASE}/slots", params={"calendar_id": 1, "date_from": day, "date_to": day}).json()["data"]
 free = [s for s in slots if s["is_available"]]
 if free:
-    booked = session.post(f"{API_BASE}/appointment", json={
-        "calendar_id": 1, "slot_id": free[-1]["slot_id"], "client_firstname": "Jean", "client_lastname": "Dupont",
-        "client_email": "jean.dupont@example.com", "client_phone": "+33123456789",
-    }).json()
+    booked = session.post(
+        f"{API_BASE}/appointment",
+        json={
+            "calendar_id": 1,
+            "slot_id": free[-1]["slot_id"],
+            "client_firstname": "Jean",
+            "client_lastname": "Dupont",
+            "client_email": "jean.dupont@example.com",
+            "client_phone": "+33123456789",
+        },
+    ).json()
     print("Réservé:", booked["data"]["appointment"]["appointment_id"])
 else:
     # The documented error codes arrive in the envelope, with the HTTP status.
