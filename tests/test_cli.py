@@ -90,12 +90,13 @@ def _get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 
 @pytest.mark.slow
-def test_serve_prints_a_ready_line_then_serves_and_stops_cleanly():
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_a_ready_line_then_serves_and_stops_cleanly(stop):
     with running("--workers", "2") as (process, url):
         status, body = _get(url, "/api/calendars", {"Access-Token": DEFAULT_TOKEN})
         assert status == 200 and len(body["data"]) == 5
         assert _get(url, "/__mock/ready")[1]["data"]["ready"] is True
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         assert process.wait(timeout=15) == 0
 
 
