@@ -7,7 +7,6 @@ requested format); views read the result with ``current_call()`` and answer with
 from __future__ import annotations
 
 import os
-import resource
 import sqlite3
 import time
 from collections.abc import Callable
@@ -173,7 +172,9 @@ def _rss_bytes() -> int:
     try:
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * _PAGE
-    except OSError:
+    except OSError:  # no /proc (macOS): the peak, which is what getrusage offers
+        import resource  # Unix only; the pytest plugin's in-process server may run elsewhere
+
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
