@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -175,7 +176,8 @@ def _rss_bytes() -> int:
     except OSError:  # no /proc (macOS): the peak, which is what getrusage offers
         import resource  # Unix only; the pytest plugin's in-process server may run elsewhere
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def ok(
