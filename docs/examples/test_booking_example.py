@@ -17,19 +17,22 @@ def first_free_slot(tap4book, day="2025-06-20"):
     return next(slot for slot in slots if slot["is_available"])
 
 
+def book(tap4book, slot, firstname, lastname, email, phone):
+    """POST /api/appointment, as the code under test would."""
+    body = {
+        "calendar_id": slot["calendar_id"],
+        "slot_id": slot["slot_id"],
+        "client_firstname": firstname,
+        "client_lastname": lastname,
+        "client_email": email,
+        "client_phone": phone,
+    }
+    return tap4book.post("/api/appointment", json=body)
+
+
 def test_booking_flow(tap4book):
     slot = first_free_slot(tap4book)
-    booked = tap4book.post(
-        "/api/appointment",
-        json={
-            "calendar_id": 1,
-            "slot_id": slot["slot_id"],
-            "client_firstname": "Jean",
-            "client_lastname": "Dupont",
-            "client_email": "jean.dupont@example.com",
-            "client_phone": "+33123456789",
-        },
-    )
+    booked = book(tap4book, slot, "Jean", "Dupont", "jean.dupont@example.com", "+33123456789")
     assert booked.status_code == 200
     appointment = booked.json()["data"]["appointment"]
 
@@ -44,17 +47,7 @@ def test_booking_flow(tap4book):
 def test_my_code_handles_a_full_slot(tap4book):
     tap4book.add_rule(method="POST", path="/api/appointment", error_code="SLOT_UNAVAILABLE", times=1)
     slot = first_free_slot(tap4book)
-    refused = tap4book.post(
-        "/api/appointment",
-        json={
-            "calendar_id": 1,
-            "slot_id": slot["slot_id"],
-            "client_firstname": "Marie",
-            "client_lastname": "Martin",
-            "client_email": "marie.martin@example.com",
-            "client_phone": "+33612345678",
-        },
-    )
+    refused = book(tap4book, slot, "Marie", "Martin", "marie.martin@example.com", "+33612345678")
     assert refused.status_code == 409
     assert refused.json()["error_code"] == "SLOT_UNAVAILABLE"
 
@@ -62,17 +55,7 @@ def test_my_code_handles_a_full_slot(tap4book):
 def test_yesterday_cannot_be_booked(tap4book):
     slot = first_free_slot(tap4book, day="2025-06-10")
     tap4book.advance("5d")
-    refused = tap4book.post(
-        "/api/appointment",
-        json={
-            "calendar_id": 1,
-            "slot_id": slot["slot_id"],
-            "client_firstname": "Paul",
-            "client_lastname": "Durand",
-            "client_email": "paul.durand@example.com",
-            "client_phone": "+33699887766",
-        },
-    )
+    refused = book(tap4book, slot, "Paul", "Durand", "paul.durand@example.com", "+33699887766")
     assert refused.json()["error_code"] == "SLOT_IN_PAST"
 
 

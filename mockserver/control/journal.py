@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mockserver.store.sqlite import connect
+
 SECRET_HEADERS = {"access-token", "x-mock-admin-token", "authorization", "cookie"}
 SECRET_PARAMS = {"access_token"}
 BODY_LIMIT = 65536
@@ -39,12 +41,7 @@ def mask(value: str) -> str:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA cache_size = -256")
-    return conn
+    return connect(path, cache_kib=256)
 
 
 class Journal:

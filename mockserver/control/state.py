@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.clock import ClockState
+from mockserver.store.sqlite import connect
 
 GLOBAL = "*"
 
@@ -62,11 +63,7 @@ class ControlState:
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = OFF")
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA cache_size = -256")
+            conn = connect(self.path, cache_kib=256)
             local.conn, local.pid, local.snapshot, local.marks = conn, os.getpid(), None, None
         return local.conn
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from mockserver.dataset import DatasetSpec
+from mockserver.store.sqlite import connect
 from mockserver.store.templates import Templates
 
 TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -41,15 +42,7 @@ class TenantConnection(sqlite3.Connection):
 
 
 def open_db(path: str | Path) -> TenantConnection:
-    """A connection tuned for a sandbox: durability does not matter, concurrency and speed do."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30, factory=TenantConnection)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA temp_store = MEMORY")
-    # Every thread of every worker holds one connection per tenant it served: keep each page cache small
-    # (the OS page cache still holds the file once for all of them).
-    conn.execute("PRAGMA cache_size = -1024")
-    return conn
+    return connect(path, cache_kib=1024, factory=TenantConnection)
 
 
 class TenantFiles:
