@@ -6,26 +6,24 @@ One request flows: ``_begin`` (call context: format, debug, tenant; scenario swi
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockserver import api, cors, openapi
-from mockserver.api import call as api_call
+from mockserver import api, auth, cors, openapi
+from mockserver.accesslog import AccessLog
+from mockserver.call import answers, context
 from mockserver.config import Config
-from mockserver.control import presets, scenarios
+from mockserver.control import presets, switches
 from mockserver.control import views as control_views
 from mockserver.errors import ApiError, EndpointNotFound, InternalError, InvalidJson, PayloadTooLarge
 from mockserver.sandbox import Sandbox
 
 log = logging.getLogger("tap4book.mock")
-access_log = logging.getLogger("tap4book.access")
 
 
 def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
@@ -36,9 +34,8 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     app.url_map.merge_slashes = False  # /api//calendars is a 404 envelope, not an HTML redirect
     sandbox = app.extensions["tap4book"] = Sandbox(settings)
     for name in settings.scenario:
-        targets = [row["tenant"] for row in sandbox.control.tenants()]
-        presets.apply(sandbox, name, targets, None)
-    _configure_logs(settings.log_format)
+        presets.apply(sandbox, name, None)
+    app.extensions["tap4book.log"] = AccessLog(settings.log_format)
 
     app.before_request(_begin)
     app.after_request(_finish)
@@ -58,13 +55,20 @@ def _is_api() -> bool:
 
 def _begin() -> Response | None:
     """The call context for every request; for the API, scenario switches and then authentication."""
-    call = api_call.begin()
+    call = context.begin()
     if not _is_api() or request.method == "OPTIONS":  # a CORS preflight carries no token
         return None
-    forced = scenarios.before_view(call)
-    if forced is not None:
-        return forced
-    api_call.enforce_auth()
+    if call.sandbox.config.control_api:  # --no-control-api: no test-double behaviour at all
+        forced = switches.before_view(call)
+        if forced is not None:
+            return forced
+    view = current_app.view_functions.get(request.endpoint or "")
+    auth.guard(
+        public=view is None or getattr(view, "public", False),
+        debug=call.debug,
+        debug_refused=call.debug_refused,
+        failure=call.auth_error,
+    )
     return None
 
 
@@ -72,8 +76,10 @@ def _finish(response: Response) -> Response:
     call = g.get("call")
     if call is None or not _is_api():
         return response
-    response = scenarios.after_view(call, response)
+    response = switches.after_view(call, response)
     duration_ms = (time.perf_counter() - call.started) * 1000
+    # A fault that sends no HTTP answer at all is journaled with status 0: no status reached the client.
+    status = 0 if call.fault in switches.SILENT_FAULTS else response.status_code
     call.sandbox.journal.record(
         tenant=call.tenant,
         method=request.method,
@@ -81,13 +87,27 @@ def _finish(response: Response) -> Response:
         query=list(request.args.items(multi=True)),
         headers=list(request.headers.items()),
         body=_sent_body(),
-        status=response.status_code,
+        status=status,
         error_code=call.error_code,
         rule_id=call.rule_id,
         duration_ms=duration_ms,
+        hint=call.hint or call.window_hint(),
+        fault=call.fault,
     )
-    if access_log.isEnabledFor(logging.INFO):
-        _log_access(call, response.status_code, duration_ms)
+    log: AccessLog = current_app.extensions["tap4book.log"]
+    if log.enabled:
+        log.write(
+            {
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "error_code": call.error_code,
+                "duration_ms": round(duration_ms, 2),
+                "tenant": call.tenant,
+                "rule_id": call.rule_id,
+                "fault": call.fault,
+            }
+        )
     return response
 
 
@@ -105,67 +125,31 @@ def _end(_exc: BaseException | None) -> None:
         call.close()
 
 
-def _configure_logs(fmt: str) -> None:
-    access_log.propagate = False
-    access_log.handlers.clear()
-    if fmt == "off":
-        access_log.setLevel(logging.WARNING)
-        return
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access_log.addHandler(handler)
-    access_log.setLevel(logging.INFO)
-    access_log.json = fmt == "json"  # type: ignore[attr-defined]
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it), not the one at start-up."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
-
-
-def _log_access(call: api_call.Call, status: int, duration_ms: float) -> None:
-    fields = {
-        "method": request.method,
-        "path": request.path,
-        "status": status,
-        "error_code": call.error_code,
-        "duration_ms": round(duration_ms, 2),
-        "tenant": call.tenant,
-    }
-    if getattr(access_log, "json", False):
-        access_log.info(json.dumps(fields))
-    else:
-        access_log.info("%s %s %s %s %.2fms tenant=%s", *fields.values())
-
-
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError) -> Response:
-        return api_call.fail(err)
+        return answers.fail(err)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
         if isinstance(err, MethodNotAllowed):
             allowed = sorted(set(err.valid_methods or ()) - {"HEAD", "OPTIONS"})
-            response = api_call.fail(
+            response = answers.fail(
                 EndpointNotFound(f"No endpoint {request.method} {request.path}; allowed: {', '.join(allowed)}")
             )
             response.headers["Allow"] = ", ".join(allowed)
             return response
         if isinstance(err, NotFound):
-            return api_call.fail(EndpointNotFound(f"Endpoint not found: {request.method} {request.path}"))
+            return answers.fail(EndpointNotFound(f"Endpoint not found: {request.method} {request.path}"))
         if isinstance(err, RequestEntityTooLarge):
             limit = app.config["MAX_CONTENT_LENGTH"]
-            return api_call.fail(PayloadTooLarge(f"Request body too large (limit {limit} bytes)"))
+            return answers.fail(PayloadTooLarge(f"Request body too large (limit {limit} bytes)"))
         if err.code == 400:
-            return api_call.fail(InvalidJson(f"Malformed request: {err.description}"))
-        return api_call.fail(InternalError(f"Unexpected HTTP error {err.code}: {err.name}"))
+            return answers.fail(InvalidJson(f"Malformed request: {err.description}"))
+        return answers.fail(InternalError(f"Unexpected HTTP error {err.code}: {err.name}"))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Response:
         # The traceback goes to the log for us, never into the body for the client.
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return api_call.fail(InternalError("Internal server error; the sandbox log has the details"))
+        return answers.fail(InternalError("Internal server error; the sandbox log has the details"))

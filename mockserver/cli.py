@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from mockserver import __version__
 from mockserver.config import ENVIRONMENTS, LOG_FORMATS, Config, ConfigError
+from mockserver.probe import cli as probe_cli
+from mockserver.version import __version__
 
 PROG = "tap4book-mock"
 
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--account", help="entity_account_id (default: the default sandbox account)")
     token.add_argument("--secret", help="entity_secret_key (default: the account's key in the accounts file)")
     token.add_argument("--accounts", dest="accounts_file", metavar="FILE", help=_env_help("accounts_file"))
+    probe_cli.add_parser(commands)
     return parser
 
 
@@ -101,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(parser, args)
     if args.command == "token":
         return _token(parser, args)
+    if args.command == "probe":
+        return probe_cli.run(args)
     parser.print_help()
     return 2
 
@@ -128,12 +132,19 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(1, f"{PROG}: error: cannot listen on {config.host}:{config.port}: {reason}\n")
     try:
         from mockserver.app import create_app
+        from mockserver.errors import ApiError
 
         app = create_app(config)
+    except ApiError as exc:  # a preset (--scenario) that does not exist or does not validate
+        parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:
-        parser.exit(1, f"{PROG}: error: cannot start: {exc}\n")
+        parser.exit(2, f"{PROG}: error: cannot start: {_one_line(exc)}\n")
     server.serve(app, sock, config.workers, config.threads)
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

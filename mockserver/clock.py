@@ -26,9 +26,34 @@ LATEST = 221845392000.0
 
 def check_instant(epoch: float) -> float:
     """``epoch`` if the sandbox clock may show it, else ValueError saying the range."""
-    if not EARLIEST <= epoch <= LATEST:
+    if not EARLIEST <= epoch <= LATEST:  # NaN fails this too
         raise ValueError("the sandbox clock must stay between 1971-01-01 and 9000-12-31")
     return epoch
+
+
+def parse_instant(value: object) -> float | None:
+    """An ISO-8601 instant (or epoch seconds) as epoch seconds; a naive value is taken as UTC, 'now'/'' means
+    the real clock (None). ValueError, saying what is accepted, for anything else or out of range."""
+    if value is None:
+        return None
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        try:
+            return check_instant(float(value))
+        except OverflowError:
+            raise ValueError("the sandbox clock must stay between 1971-01-01 and 9000-12-31") from None
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {value!r}")
+    text = value.strip()
+    if text in ("", "now", "real"):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        epoch = moment.timestamp()
+    except (ValueError, OverflowError):
+        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
+    return check_instant(epoch)
 
 
 @dataclass(frozen=True)
@@ -122,13 +147,15 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration cannot be a boolean")
     if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
+        return _finite(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a duration: {value!r} (use seconds, '2h30m', '1d' or 'P1DT2H')")
+    text = value.strip()
     iso_match = _ISO_DURATION.match(text)
     if iso_match and text.upper() not in ("P", "PT"):
         parts = {k: float(v) for k, v in iso_match.groupdict().items() if v and k != "sign"}
         seconds = parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
-        return -seconds if iso_match.group("sign") else seconds
+        return _finite(-seconds if iso_match.group("sign") else seconds)
     pos, total = 0, 0.0
     for match in _DURATION.finditer(text):
         if text[pos : match.start()].strip():
@@ -137,8 +164,18 @@ def parse_duration(value: object) -> float:
         pos = match.end()
     else:
         if pos and not text[pos:].strip():
-            return total
+            return _finite(total)
     try:
-        return float(text)
+        return _finite(float(text))
     except ValueError:
         raise ValueError(f"not a duration: {text!r} (use seconds, '2h30m', '1d' or 'P1DT2H')") from None
+
+
+def _finite(value: float) -> float:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ValueError("the duration is too large") from None
+    if seconds != seconds or abs(seconds) > LATEST:
+        raise ValueError("the duration is too large")
+    return seconds

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.clock import check_instant
+from mockserver.auth import ENVIRONMENTS
+from mockserver.clock import parse_instant
 
 ENV_PREFIX = "T4B_"
-ENVIRONMENTS = ("staging", "production")
 LOG_FORMATS = ("text", "json", "off")
 
 
@@ -32,25 +31,6 @@ def parse_bool(value: Any) -> bool:
     if text in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"expected true/false, got {value!r}")
-
-
-def parse_instant(value: Any) -> float | None:
-    """An ISO-8601 instant as epoch seconds; a naive value is taken as UTC, 'now'/'' means the real clock."""
-    if value is None:
-        return None
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return check_instant(float(value))
-    text = str(value).strip()
-    if text in ("", "now", "real"):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        epoch = moment.timestamp()
-    except (ValueError, OverflowError):
-        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
-    return check_instant(epoch)
 
 
 def _int_between(low: int, high: int) -> Callable[[Any], int]:
@@ -111,6 +91,20 @@ class Config:
         None, _optional_text, "where generated datasets are kept between starts ('off': nowhere; default: ~/.cache)"
     )
     journal_size: int = _option(1000, _int_between(0, 1_000_000), "requests kept in the journal")
+    journal_bytes: int = _option(
+        32 * 1024 * 1024, _int_between(1024 * 1024, 1024**3), "largest size of the journal, in bytes (oldest dropped)"
+    )
+    max_tenants: int = _option(256, _int_between(2, 100_000), "most tenants held at once (idle ones make room)")
+    tenant_idle_seconds: int = _option(
+        3600, _int_between(0, 10**9), "a tenant unused (no creation or reset) this long may make room for a new one"
+    )
+    strict_lifecycle: bool = _option(
+        False, parse_bool, "refuse status changes the documentation allows but a real practice would not"
+    )
+    server_wide_control: bool = _option(
+        True, parse_bool, "let control calls without tenant credentials act on the whole server"
+    )
+    cache_keep: int = _option(8, _int_between(1, 1000), "generated datasets kept in the cache directory (newest)")
     scale: int = _option(1, _int_between(1, 199), "dataset size multiplier (5 calendars, 50 clients each)")
     scenario: tuple[str, ...] = _option((), _name_list, "scenario presets loaded at start (names or files)")
     cors_origins: str = _option("*", lambda v: str(v).strip(), "allowed CORS origins ('*' or a comma list)")

@@ -15,6 +15,7 @@ over the 30 days before and after the anchor date, and appointments in the four 
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -62,6 +63,29 @@ class DatasetSpec:
     @property
     def key(self) -> str:
         return f"v{DATASET_VERSION}-s{self.seed}-a{self.anchor.isoformat()}-x{self.scale}"
+
+    @classmethod
+    def from_key(cls, key: str) -> DatasetSpec | None:
+        """The spec a ``key`` was made from, or None for a key of another dataset version (or an import)."""
+        match = _KEY.fullmatch(key)
+        if match is None or int(match["version"]) != DATASET_VERSION:
+            return None
+        return cls(int(match["seed"]), date.fromisoformat(match["anchor"]), int(match["scale"]))
+
+
+_KEY = re.compile(r"v(?P<version>\d+)-s(?P<seed>\d+)-a(?P<anchor>\d{4}-\d{2}-\d{2})-x(?P<scale>\d+)")
+
+
+def window(anchor: date) -> tuple[date, date]:
+    """The first and last day that have slots in a dataset anchored on ``anchor``."""
+    return anchor - timedelta(days=WINDOW_DAYS), anchor + timedelta(days=WINDOW_DAYS)
+
+
+@lru_cache(maxsize=256)
+def window_of(key: str) -> tuple[date, date] | None:
+    """The window of the dataset a key names (None for a key this version cannot read)."""
+    spec = DatasetSpec.from_key(key)
+    return window(spec.anchor) if spec else None
 
 
 @dataclass(slots=True)

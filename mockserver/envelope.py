@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver import API_VERSION
 from mockserver.errors import ApiError
+from mockserver.version import API_VERSION
 
 
 def pagination(total: int, page: int, per_page: int) -> dict[str, Any]:
@@ -63,3 +63,14 @@ def error(err: ApiError, *, timestamp: str, fmt: str, data: Any = None) -> dict[
         envelope["data"] = data
     envelope.update(api_version=API_VERSION, timestamp=timestamp, format=fmt)
     return envelope
+
+
+def health(timestamp: int, debug_mode: bool, *, connected: bool) -> dict[str, Any]:
+    """The data of GET /api/health, healthy or not ("Endpoints d'information")."""
+    return {
+        "status": "healthy" if connected else "unhealthy",
+        "timestamp": timestamp,
+        "version": API_VERSION,
+        "debug_mode": debug_mode,
+        "database": "connected" if connected else "disconnected",
+    }

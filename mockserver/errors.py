@@ -16,9 +16,13 @@ class ApiError(Exception):
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "Internal server error"
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, details: dict[str, Any] | None = None, hint: str | None = None
+    ) -> None:
         self.message = message or self.default_message
         self.details = details
+        # One sentence a person can act on: shown in the journal and the debug block, never in the envelope.
+        self.hint = hint
         super().__init__(self.message)
 
 
@@ -115,6 +119,6 @@ DOCUMENTED: dict[str, type[ApiError]] = {
 ALL_CODES: dict[str, type[ApiError]] = {**DOCUMENTED, PayloadTooLarge.code: PayloadTooLarge}
 
 
-def from_code(code: str, message: str | None = None) -> ApiError:
+def from_code(code: str, message: str | None = None, hint: str | None = None) -> ApiError:
     """The error for a documented code (used by scenario switches); KeyError for an unknown code."""
-    return ALL_CODES[code](message)
+    return ALL_CODES[code](message, hint=hint)

@@ -1,8 +1,8 @@
-"""The running sandbox: settings, accounts, control state and tenant databases, wired once per app.
+"""The running sandbox: settings, accounts, control state, journal and tenant databases, wired once per app.
 
-Tenants are named ``<space>/<name>``: the space is the account id of the caller's token, or ``debug`` for
-debug mode; the name is ``default`` unless the request picks one with ``X-Mock-Tenant``. A tenant can
-therefore never reach outside its own account's space.
+It owns the orchestration that spans several stores (creating, resetting and deleting a tenant touches its
+database file, the control state and the journal), so that the planes above call one method and every
+step is validated before anything changes.
 """
 
 from __future__ import annotations
@@ -10,26 +10,32 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sqlite3
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from mockserver import tenancy
 from mockserver.auth import AccountBook
 from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
-from mockserver.control.journal import Journal
-from mockserver.control.state import ControlState
-from mockserver.dataset import DatasetSpec
+from mockserver.dataset import DatasetSpec, window_of
+from mockserver.errors import InvalidParameter
+from mockserver.store import writes
+from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
+from mockserver.store.journal import Journal
 from mockserver.store.templates import Templates, default_cache_dir
-from mockserver.store.tenants import TenantFiles
+from mockserver.store.tenants import TenantConnection, TenantFiles
 
-DEBUG_SPACE = "debug"
-DEFAULT_TENANT = "default"
+MAX_SEED = 2**63 - 1  # what SQLite can store, and the --seed limit
 
 
-def tenant_id(space: str, name: str | None = None) -> str:
-    return f"{space}/{name or DEFAULT_TENANT}"
+@dataclass(frozen=True)
+class ResetResult:
+    tenants: list[str]
+    seed: int
+    rules_removed: int
+    journal_cleared: int
 
 
 class Sandbox:
@@ -37,15 +43,24 @@ class Sandbox:
         self.config = config
         self.accounts = AccountBook.load(config.accounts_file)
         self.data_dir = self._data_dir(config.data_dir)
-        self.control = ControlState(self.data_dir / "control.sqlite", config.seed, ClockState(frozen_at=config.now))
-        self.journal = Journal(self.data_dir / "journal", config.journal_size)
-        self.templates = Templates(self._cache_dir(config.cache_dir))
+        self.configured_clock = ClockState(frozen_at=config.now)
+        self.control = ControlState(self.data_dir / "control.sqlite", config.seed, self.configured_clock)
+        self.journal = Journal(
+            self.data_dir / "journal",
+            config.journal_size,
+            max_bytes=config.journal_bytes // config.workers,
+            secrets=[*(account.token for account in self.accounts.accounts), *filter(None, [config.admin_token])],
+        )
+        self.templates = Templates(self._cache_dir(config.cache_dir), config.cache_keep)
         self.files = TenantFiles(self.data_dir, self.templates)
-        self._ready: set[str] = set()
+        # Tenant records (by creation time) whose database file this process has seen made.
+        self._files_made: set[float] = set()
+        self.default_tenant = tenancy.tenant_id(self.accounts.default.account_id)
+        self.protected = {self.default_tenant, tenancy.tenant_id(tenancy.DEBUG_SPACE)}
         # Build the default dataset now, so that "ready" means the first request is served from data.
-        self.db(tenant_id(self.accounts.default.account_id))
+        self.db(self.default_tenant)
         if config.debug_mode:
-            self.db(tenant_id(DEBUG_SPACE))
+            self.db(tenancy.tenant_id(tenancy.DEBUG_SPACE))
 
     def _data_dir(self, configured: str | None) -> Path:
         if configured:
@@ -66,16 +81,17 @@ class Sandbox:
 
     # -- time ----------------------------------------------------------------------------------
 
-    def clock(self, tenant: str) -> ClockState:
-        return self.control.clock(tenant)
+    def clock(self, scope: str) -> ClockState:
+        """A tenant's clock (its own, or the server's), or the server's clock for ``GLOBAL``."""
+        return self.control.snapshot().clock(scope)
 
     def now(self, tenant: str) -> float:
-        return self.control.clock(tenant).now()
+        return self.clock(tenant).now()
 
     def today(self, tenant: str) -> date:
         return local_date(self.now(tenant))
 
-    # -- data ----------------------------------------------------------------------------------
+    # -- tenants -------------------------------------------------------------------------------
 
     def spec_for(self, tenant: str, seed: int | None = None) -> DatasetSpec:
         if seed is None:
@@ -83,32 +99,90 @@ class Sandbox:
             seed = override if override is not None else self.control.seed
         return DatasetSpec(seed=seed, anchor=self.today(tenant), scale=self.config.scale)
 
-    def db(self, tenant: str) -> sqlite3.Connection:
-        """The tenant's database, created from the seeded template on first use."""
-        if tenant not in self._ready:
-            if not self.files.exists(tenant):
-                spec = self.spec_for(tenant)
-                if self.files.create(tenant, spec):
-                    self.control.register_tenant(tenant, spec.key, self.control.seed_override(tenant))
-            self._ready.add(tenant)
-        return self.files.connection(tenant)
+    def db(self, tenant: str, snapshot: Snapshot | None = None) -> TenantConnection:
+        """The tenant's database, created from the seeded template on first use (within --max-tenants)."""
+        record = (snapshot or self.control.snapshot()).tenants.get(tenant)
+        if record is None or record.created_at not in self._files_made:
+            record = self._ensure(tenant)
+        return self.files.connection(tenant, record.created_at)
 
-    def reset(self, tenant: str | None = None, seed: int | None = None) -> list[str]:
-        """Restore one tenant (or every tenant) to its seeded dataset; a seed given here sticks."""
-        if tenant is None:
-            if seed is not None:
-                self.control.set_seed(seed)
-            targets = [row["tenant"] for row in self.control.tenants()]
-        else:
-            targets = [tenant]
+    def _ensure(self, tenant: str) -> TenantRecord:
+        spec = self.spec_for(tenant)
+        record = self.control.reserve_tenant(
+            tenant,
+            spec.key,
+            limit=self.config.max_tenants,
+            idle_seconds=self.config.tenant_idle_seconds,
+            protected=self.protected,
+            on_evict=self.files.remove,
+        )
+        if not self.files.exists(tenant):
+            # Another worker may have registered the tenant a moment ago: build the dataset it registered.
+            self.files.create(tenant, DatasetSpec.from_key(record.dataset) or spec)
+        self._files_made.add(record.created_at)
+        return record
+
+    def delete_tenant(self, tenant: str) -> bool:
+        if tenant in self.protected:
+            raise InvalidParameter(f"Tenant {tenant!r} is built in and cannot be deleted (reset it instead)")
+        known = self.control.drop_tenant(tenant)
+        self.journal.clear(tenant)
+        return self.files.remove(tenant) or known
+
+    def tenant_names(self) -> list[str]:
+        return [row["tenant"] for row in self.control.tenants()]
+
+    def data_window(self, tenant: str, snapshot: Snapshot | None = None) -> tuple[date, date] | None:
+        """The first and last day of the tenant's generated slots, when it is registered."""
+        record = (snapshot or self.control.snapshot()).tenants.get(tenant)
+        return window_of(record.dataset) if record else None
+
+    def strict_lifecycle(self, tenant: str) -> bool:
+        record = self.control.snapshot().tenants.get(tenant)
+        option = record.options.get("strict_lifecycle") if record else None
+        return self.config.strict_lifecycle if option is None else bool(option)
+
+    # -- reset ---------------------------------------------------------------------------------
+
+    def reset(
+        self,
+        tenant: str | None = None,
+        seed: int | None = None,
+        *,
+        keep_rules: bool = False,
+        keep_journal: bool = False,
+        keep_clock: bool = True,
+    ) -> ResetResult:
+        """Restore one tenant (or every tenant) to its seeded dataset, around its clock's current date.
+
+        Everything is validated before anything changes; a seed given for one tenant sticks to it, a seed
+        given for the whole server becomes the server's.
+        """
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise InvalidParameter(f"seed must be an integer from 0 to {MAX_SEED}", details={"field": "seed"})
+        if tenant is not None:
+            self.db(tenant)  # registers it (or refuses at --max-tenants) before anything is dropped
+        targets = [tenant] if tenant is not None else self.tenant_names()
+        removed = 0 if keep_rules else self.control.clear_rules(tenant)
+        cleared = 0 if keep_journal else self.journal.clear(tenant)
+        if not keep_clock:
+            self.control.restore_clocks(tenant, self.configured_clock)
+        if tenant is None and seed is not None:
+            self.control.set_seed(seed)
         for name in targets:
-            # A seed for one tenant sticks to it; a seed for all became the server's (set_seed above).
             override = seed if tenant is not None and seed is not None else self.control.seed_override(name)
             spec = self.spec_for(name, override)
-            if self.files.exists(name):
-                self.files.restore(name, spec)
-            else:
-                self.files.create(name, spec)
-            self.control.register_tenant(name, spec.key, override, reset=True)
-            self._ready.add(name)
-        return targets
+            self.db(name)
+            self.files.restore(name, spec, self.control.snapshot().tenants[name].created_at)
+            self.control.record_reset(name, spec.key, override)
+        override = self.control.seed_override(tenant) if tenant else None
+        return ResetResult(targets, override if override is not None else self.control.seed, removed, cleared)
+
+    # -- data actions of presets ---------------------------------------------------------------
+
+    def fill_slots(self, tenant: str) -> int:
+        """Book every free place of every future slot (the 'fully-booked' preset), exactly to capacity."""
+        return writes.fill_free_places(self.db(tenant), self.control.seed, self.now(tenant))
+
+
+__all__ = ["GLOBAL", "ResetResult", "Sandbox"]

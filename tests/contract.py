@@ -36,7 +36,7 @@ from werkzeug.test import TestResponse
 
 import mockserver
 from mockserver import openapi
-from mockserver.control.scenarios import FAULT_HEADER, RULE_HEADER, SCENARIO_HEADER
+from mockserver.control.switches import FAULT_HEADER, RULE_HEADER, SCENARIO_HEADER
 
 SPEC_PATH = Path(mockserver.__file__).parent / "openapi.yaml"
 SPEC_URI = "https://tap4book.invalid/openapi.yaml"

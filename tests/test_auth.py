@@ -15,7 +15,18 @@ PRODUCTION = make_token("production-demo", "production-demo-secret")
 def test_token_in_header_or_in_parameter(client):
     assert client.get("/api/calendars", headers={"Access-Token": DEFAULT_TOKEN}).status_code == 200
     assert client.get(f"/api/calendars?access_token={DEFAULT_TOKEN}").status_code == 200
-    assert client.get("/api/calendars", headers={"Access-Token": DEFAULT_TOKEN.upper()}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("token", "hint"),
+    [(DEFAULT_TOKEN.upper(), "upper case"), (f" {DEFAULT_TOKEN}\t", "spaces"), ("sandbox", "account id")],
+)
+def test_a_near_miss_token_is_refused_with_a_hint(client, token, hint):
+    """Only the token exactly as hexdigest() writes it authenticates; the debug block says what is off."""
+    response = client.get("/api/calendars", headers={"Access-Token": token, "X-Mock-Explain": "true"})
+    body = assert_error(response, "AUTH_INVALID", 401)
+    assert hint in body["debug"]["hint"]
+    assert "debug" not in client.get("/api/calendars", headers={"Access-Token": token}).get_json()
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "csv"])

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.api import params
 from mockserver.api.cache import cached
-from mockserver.api.call import current_call, ok
+from mockserver.call import current_call, ok
 from mockserver.store import queries
 
 bp = Blueprint("appointments", __name__)
@@ -35,10 +35,7 @@ def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None 
     """A page of appointments, of one calendar when ``calendar_id`` is given (which must exist)."""
     where = _filter(calendar_id)
     page, per_page = params.paging(request.args)
-    conn = current_call().db()
-    if calendar_id is not None:
-        queries.calendar_row(conn, calendar_id)
-    rows, total = queries.list_appointments(conn, where, page, per_page)
+    rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
     return ok(
         rows, message, item="appointment", columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta=meta
     )

@@ -7,37 +7,32 @@ fields (MISSING_REQUIRED_FIELD, naming the field), then each field's type (INVAL
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from flask import request
 
+from mockserver import jsonbody
 from mockserver.errors import InvalidJson, InvalidParameter, MissingRequiredField
-from mockserver.store.queries import STATUSES
+from mockserver.statuses import STATUSES
 from mockserver.store.writes import NewAppointment
 
 REQUIRED = ("calendar_id", "slot_id", "client_firstname", "client_lastname", "client_email", "client_phone")
 INTEGER_FIELDS = ("calendar_id", "slot_id")
 TEXT_LIMIT = 200
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no larger id can exist
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ().\-]{6,25}$")
 
 
 def json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidJson(
-            f"Content-Type must be application/json, got {request.content_type or 'none'!r}",
-            details={"header": "Content-Type"},
-        )
-    raw = request.get_data(cache=True)
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidJson(f"Invalid JSON in request body: {exc}") from None
+    """The body as a JSON object. Any Content-Type is read: the documentation asks for a JSON body, not a
+    header, and curl's ``-d`` sends form-encoded by default (docs/interpretation.md#booking)."""
+    value = jsonbody.parse(request.get_data(cache=True))
     if not isinstance(value, dict):
         raise InvalidJson(
-            f"The request body must be a JSON object, got {type(value).__name__ if value is not None else 'null'}"
+            f"The request body must be a JSON object, got {jsonbody.describe(value)}",
+            hint='Send one object such as {"calendar_id": 1, "slot_id": 10001, ...}.',
         )
     return value
 
@@ -45,25 +40,40 @@ def json_object() -> dict[str, Any]:
 def _integer(body: dict[str, Any], name: str) -> int:
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidJson(f"{name} must be a JSON integer, got {json.dumps(value)}", details={"field": name})
-    if value < 1:
-        raise InvalidParameter(f"{name} must be a positive integer, got {value}", details={"field": name})
+        raise InvalidJson(
+            f"{name} must be a JSON integer, got {jsonbody.describe(value)}",
+            details={"field": name},
+            hint=f'{name} is an integer without quotes, e.g. "{name}": 1.',
+        )
+    if not 1 <= value <= MAX_ID:
+        raise InvalidParameter(f"{name} must be an integer from 1 to {MAX_ID}, got {value}", details={"field": name})
     return value
 
 
 def _text(body: dict[str, Any], name: str) -> str:
+    """A text field as sent (docs/interpretation.md#booking: stored as sent, surrounding spaces included)."""
     value = body[name]
     if not isinstance(value, str):
-        raise InvalidJson(f"{name} must be a JSON string, got {json.dumps(value)}", details={"field": name})
+        raise InvalidJson(
+            f"{name} must be a JSON string, got {jsonbody.describe(value)}",
+            details={"field": name},
+            hint=f"{name} is a string in double quotes.",
+        )
     if len(value) > TEXT_LIMIT:
         raise InvalidParameter(f"{name} is longer than {TEXT_LIMIT} characters", details={"field": name})
-    return value.strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameter(
+            f"{name} holds an unpaired surrogate (such as \\ud800): it is not Unicode text", details={"field": name}
+        ) from None
+    return value
 
 
 def _status(body: dict[str, Any]) -> str | None:
     if body.get("status") is None:
         return None
-    value = _text(body, "status").lower()
+    value = _text(body, "status").strip().lower()
     if value not in STATUSES:
         raise InvalidParameter(
             f"Invalid status {body['status']!r}: use {', '.join(STATUSES)}",
@@ -79,12 +89,12 @@ def new_appointment() -> NewAppointment:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise MissingRequiredField(f"{name} is required", details={"field": name})
     fields = {name: _integer(body, name) if name in INTEGER_FIELDS else _text(body, name) for name in REQUIRED}
-    if not _EMAIL.match(fields["client_email"]):
+    if not _EMAIL.match(fields["client_email"].strip()):
         raise InvalidParameter(
             f"client_email is not an e-mail address: {fields['client_email']!r}",
             details={"field": "client_email"},
         )
-    if not _PHONE.match(fields["client_phone"]) or sum(ch.isdigit() for ch in fields["client_phone"]) < 6:
+    if not _PHONE.match(fields["client_phone"].strip()) or sum(ch.isdigit() for ch in fields["client_phone"]) < 6:
         raise InvalidParameter(
             f"client_phone is not a phone number: {fields['client_phone']!r}",
             details={"field": "client_phone"},

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from flask import Response, request
 
-from mockserver.api.call import current_call
+from mockserver.call import current_call
+from mockserver.store.tenants import TenantConnection
 
-ENTRIES = 32
 LARGEST_BODY = 128 * 1024
 
 F = TypeVar("F", bound=Callable[..., Response])
@@ -29,22 +29,18 @@ def cached(view: F) -> F:
         if call.debug:
             return view(*args, **kwargs)
         conn = call.db()
-        entries = getattr(conn, "responses", None)
-        if entries is None:
+        if not isinstance(conn, TenantConnection):
             return view(*args, **kwargs)
         key = (request.full_path, call.fmt, call.timestamp(), conn.version())
-        hit = entries.get(key)
+        hit = conn.answer(key)
         if hit is not None:
-            entries.move_to_end(key)
             body, headers = hit
             call.error_code = "SUCCESS"
             return Response(body, status=200, headers=headers)
         response = view(*args, **kwargs)
         body = response.get_data()
         if response.status_code == 200 and len(body) <= LARGEST_BODY:
-            entries[key] = (body, list(response.headers.items()))
-            if len(entries) > ENTRIES:
-                entries.popitem(last=False)
+            conn.keep_answer(key, body, list(response.headers.items()))
         return response
 
     return answer  # type: ignore[return-value]

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.api import params
 from mockserver.api.cache import cached
-from mockserver.api.call import current_call, ok
+from mockserver.call import current_call, ok
 from mockserver.store import queries
 
 bp = Blueprint("calendars", __name__)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.api import params
 from mockserver.api.cache import cached
-from mockserver.api.call import current_call, ok
+from mockserver.call import current_call, ok
 from mockserver.store import queries
 
 bp = Blueprint("clients", __name__)

@@ -6,9 +6,10 @@ import sqlite3
 
 from flask import Blueprint, Response
 
-from mockserver import API_VERSION
-from mockserver.api.call import current_call, ok, public
+from mockserver import envelope
+from mockserver.call import current_call, ok, public
 from mockserver.render import FORMATS
+from mockserver.version import API_VERSION
 
 bp = Blueprint("info", __name__)
 
@@ -43,14 +44,7 @@ def health() -> Response:
     call = current_call()
     try:
         call.db().execute("SELECT 1 FROM calendars LIMIT 1").fetchall()
-        database = "connected"
+        connected = True
     except sqlite3.Error:
-        database = "disconnected"
-    data = {
-        "status": "healthy" if database == "connected" else "unhealthy",
-        "timestamp": int(call.now()),
-        "version": API_VERSION,
-        "debug_mode": call.debug,
-        "database": database,
-    }
-    return ok(data, "Health check successful")
+        connected = False
+    return ok(envelope.health(int(call.now()), call.debug, connected=connected), "Health check successful")

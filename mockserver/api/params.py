@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from mockserver.errors import DateRangeTooLarge, InvalidDateFormat, InvalidParameter
-from mockserver.store.queries import STATUSES
+from mockserver.statuses import STATUSES
 
 MAX_RANGE_DAYS = 365
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+# ASCII digits only: "１" (a full-width one) is not an id, though Python's int() would read it.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 PERIODS = ("today", "last7days", "last15days", "last30days", "specific_day", "custom")
 PERIOD_DAYS = {"today": 1, "last7days": 7, "last15days": 15, "last30days": 30}
@@ -40,8 +41,8 @@ def integer(
 
 def parse_int(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     text = raw.strip()
-    if not _INTEGER.match(text):
-        if text.lstrip("+-").isdigit():
+    if not _INTEGER.fullmatch(text):
+        if text.lstrip("+-").isascii() and text.lstrip("+-").isdigit():
             raise InvalidParameter(f"{name} is too large (at most 18 digits), got {raw!r}", details={"parameter": name})
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}", details={"parameter": name})
     value = int(text)
@@ -75,7 +76,7 @@ def day(args: Mapping[str, str], name: str, *, required: bool = False, why: str 
 def parse_day(name: str, raw: str) -> date:
     text = raw.strip()
     try:
-        if not _DATE.match(text):
+        if not _DATE.fullmatch(text):
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:

@@ -6,9 +6,9 @@ from flask import Blueprint, Response, request
 
 from mockserver.api import params
 from mockserver.api.cache import cached
-from mockserver.api.call import current_call, ok
+from mockserver.call import current_call, ok
 from mockserver.errors import EndpointNotFound
-from mockserver.store import queries, stats
+from mockserver.store import stats
 
 bp = Blueprint("statistics", __name__)
 
@@ -17,17 +17,23 @@ bp = Blueprint("statistics", __name__)
 @cached
 def appointment_statistics() -> Response:
     """GET /api/statistics/appointments: totals and a daily breakdown over a period."""
+    calendar_id = params.integer(request.args, "calendar_id", minimum=1)
+    data = _period_statistics(calendar_id, calendar_first=False)
+    return ok(data, "Appointment statistics retrieved successfully")
+
+
+def _period_statistics(calendar_id: int | None, *, calendar_first: bool) -> dict[str, object]:
+    """The statistics of a period, in the documented key order: /{calendarId} names the calendar first."""
     call = current_call()
     period = params.period(request.args, call.today())
-    calendar_id = params.integer(request.args, "calendar_id", minimum=1)
-    conn = call.db()
-    if calendar_id is not None:
-        queries.calendar_row(conn, calendar_id)
-    data = {"period": period.name, "start_date": period.start.isoformat(), "end_date": period.end.isoformat()}
-    if calendar_id is not None:
+    data: dict[str, object] = {"period": period.name}
+    if calendar_first:
         data["calendar_id"] = calendar_id
-    data.update(stats.appointments(conn, period.start, period.end, calendar_id))
-    return ok(data, "Appointment statistics retrieved successfully")
+    data.update(start_date=period.start.isoformat(), end_date=period.end.isoformat())
+    if calendar_id is not None and not calendar_first:
+        data["calendar_id"] = calendar_id
+    data.update(stats.appointments(call.db(), period.start, period.end, calendar_id))
+    return data
 
 
 @bp.get("/statistics/calendars")
@@ -49,19 +55,8 @@ def client_statistics() -> Response:
 @cached
 def one_calendar_statistics(calendar_id: str) -> Response:
     """GET /api/statistics/{calendarId}: one calendar's statistics over a period."""
-    call = current_call()
     value = params.identifier("calendarId", calendar_id)
-    period = params.period(request.args, call.today())
-    conn = call.db()
-    queries.calendar_row(conn, value)
-    data = {
-        "period": period.name,
-        "calendar_id": value,
-        "start_date": period.start.isoformat(),
-        "end_date": period.end.isoformat(),
-    }
-    data.update(stats.appointments(conn, period.start, period.end, value))
-    return ok(data, "Calendar statistics retrieved successfully")
+    return ok(_period_statistics(value, calendar_first=True), "Calendar statistics retrieved successfully")
 
 
 @bp.get("/statistics")

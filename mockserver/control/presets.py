@@ -10,12 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mockserver import fixtures_path
 from mockserver.control import rules as rule_specs
-from mockserver.dataset import fill_plan
 from mockserver.errors import InvalidParameter, ResourceNotFound
 from mockserver.sandbox import Sandbox
-from mockserver.store import writes
+from mockserver.version import fixtures_path
 
 ACTIONS = ("fill_slots",)
 
@@ -50,31 +48,41 @@ def find(name_or_file: str) -> tuple[str, dict[str, Any]]:
     raise ResourceNotFound(f"No scenario {name_or_file!r}; available: {', '.join(available())}")
 
 
-def apply(sandbox: Sandbox, name_or_file: str, tenants: list[str], scope: str | None) -> dict[str, Any]:
-    """Add the preset's rules (scoped to ``scope``, or global) and run its actions on ``tenants``."""
+def load(name_or_file: str) -> tuple[str, list[dict[str, Any]], list[str], str]:
+    """(name, validated rules, actions, description) of a preset; INVALID_PARAMETER naming the problem."""
     name, preset = find(name_or_file)
     actions = preset.get("actions") or []
-    unknown = [action for action in actions if action not in ACTIONS]
-    if unknown:
-        raise InvalidParameter(f"Scenario {name!r}: unknown action {unknown[0]!r} (known: {', '.join(ACTIONS)})")
-    specs = [rule_specs.validate({**raw, **({"tenant": scope} if scope else {})}) for raw in preset.get("rules", [])]
-    added = [sandbox.control.add_rule(spec, preset=name) for spec in specs]
+    if not isinstance(actions, list) or any(action not in ACTIONS for action in actions):
+        raise InvalidParameter(f"Scenario {name!r}: actions must be a list of {', '.join(ACTIONS)}, got {actions!r}")
+    raw_rules = preset.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise InvalidParameter(f"Scenario {name!r}: rules must be a list of rules")
+    specs = []
+    for number, raw in enumerate(raw_rules):
+        try:
+            specs.append(rule_specs.validate(raw))
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"Scenario {name!r}, rule {number}: {exc.message}") from None
+    return name, specs, actions, str(preset.get("description", ""))
+
+
+def apply(sandbox: Sandbox, name_or_file: str, tenant: str | None) -> dict[str, Any]:
+    """Add the preset's rules (scoped to ``tenant``, or global) and run its actions on it (or every tenant).
+
+    The preset is read and validated whole before anything changes; its rules are added in one transaction.
+    """
+    name, specs, actions, description = load(name_or_file)
+    scoped = [{**spec, "tenant": tenant} if tenant else spec for spec in specs]
+    added = sandbox.control.add_rules(scoped, preset=name)
+    targets = [tenant] if tenant else sandbox.tenant_names()
     booked = 0
     if "fill_slots" in actions:
-        for tenant in tenants:
-            booked += fill_slots(sandbox, tenant)
+        for target in targets:
+            booked += sandbox.fill_slots(target)
     return {
         "scenario": name,
-        "description": preset.get("description", ""),
+        "description": description,
         "rules": added,
         "appointments_added": booked,
-        "tenants": tenants if actions else [],
+        "tenants": targets if actions else [],
     }
-
-
-def fill_slots(sandbox: Sandbox, tenant: str) -> int:
-    conn = sandbox.db(tenant)
-    now = sandbox.now(tenant)
-    client_ids = [row[0] for row in conn.execute("SELECT client_id FROM clients ORDER BY client_id")]
-    plan = fill_plan(sandbox.control.seed, writes.free_seats(conn, now), client_ids)
-    return writes.book_all(conn, plan, now)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,10 @@ from mockserver.errors import ALL_CODES, InvalidParameter
 FAULTS = ("connection_reset", "empty_response", "malformed_body", "truncated_body")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 MAX_DELAY_MS = 60_000
+#: The most delay all the rules matching one request may add together (docs/limits.md).
+MAX_TOTAL_DELAY_MS = 60_000
+MAX_TIMES = 2**63 - 1  # SQLite's largest integer
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
 _KEYS = {
     "name",
     "method",
@@ -52,7 +58,7 @@ def validate(raw: Any) -> dict[str, Any]:
         raise _bad(unknown[0], f"unknown field (known: {', '.join(sorted(_KEYS))})")
     rule: dict[str, Any] = {"path": "/api/*"}
     if raw.get("name") is not None:
-        rule["name"] = str(raw["name"])[:100]
+        rule["name"] = _text("name", raw["name"], 100)
     methods = raw.get("method")
     if methods is not None:
         listed = [methods] if isinstance(methods, str) else methods
@@ -75,6 +81,16 @@ def validate(raw: Any) -> dict[str, Any]:
     return rule
 
 
+def _text(field: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise _bad(field, f"a string of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(field, "Unicode text (no unpaired surrogates)") from None
+    return value
+
+
 def _response(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
     chosen = [key for key in ("error_code", "status", "fault") if raw.get(key) is not None]
     if len(chosen) > 1:
@@ -85,7 +101,7 @@ def _response(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
             raise _bad("error_code", f"unknown code; documented codes: {', '.join(ALL_CODES)}")
         rule["error_code"] = code
         if raw.get("message") is not None:
-            rule["message"] = str(raw["message"])
+            rule["message"] = _text("message", raw["message"], 1000)
     elif raw.get("status") is not None:
         status = raw["status"]
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
@@ -94,15 +110,22 @@ def _response(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
         body = raw.get("body", "")
         if not isinstance(body, str | Mapping | list):
             raise _bad("body", "a string or a JSON value")
+        try:
+            (body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)).encode("utf-8")
+        except (UnicodeEncodeError, ValueError):
+            raise _bad("body", "Unicode text (no unpaired surrogates)") from None
         rule["body"] = body
-        rule["content_type"] = str(
-            raw.get("content_type")
-            or ("application/json; charset=utf-8" if not isinstance(body, str) else "text/plain; charset=utf-8")
+        content_type = raw.get("content_type") or (
+            "application/json; charset=utf-8" if not isinstance(body, str) else "text/plain; charset=utf-8"
         )
+        rule["content_type"] = _header_value("content_type", content_type)
         headers = raw.get("headers") or {}
         if not isinstance(headers, Mapping):
             raise _bad("headers", "an object of header -> value")
-        rule["headers"] = {str(k): str(v) for k, v in headers.items()}
+        for name in headers:
+            if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+                raise _bad("headers", f"{str(name)[:40]!r} is not a header name (letters, digits, '-')")
+        rule["headers"] = {name: _header_value(f"headers.{name}", value) for name, value in headers.items()}
     elif raw.get("fault") is not None:
         if raw["fault"] not in FAULTS:
             raise _bad("fault", f"use one of {', '.join(FAULTS)}")
@@ -111,11 +134,25 @@ def _response(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
         raise InvalidParameter("A rule needs error_code, status, fault or delay_ms: what should it do?")
 
 
+def _header_value(field: str, value: Any) -> str:
+    """A value HTTP can carry: latin-1 text without line breaks (a CR or LF would split the response)."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise _bad(field, "a string")
+    text = str(value)
+    if any(ch in text for ch in "\r\n\x00") or len(text) > 4096:
+        raise _bad(field, "one line of at most 4096 characters (no CR, LF or NUL)")
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise _bad(field, "ISO-8859-1 (latin-1) text only: HTTP header values cannot carry other characters") from None
+    return text
+
+
 def _timing(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
     if raw.get("times") is not None:
         times = raw["times"]
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise _bad("times", "a whole number >= 1")
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
+            raise _bad("times", f"a whole number from 1 to {MAX_TIMES}")
         rule["times"] = times
     if raw.get("probability") is not None:
         p = raw["probability"]
@@ -123,8 +160,8 @@ def _timing(raw: Mapping[str, Any], rule: dict[str, Any]) -> None:
             raise _bad("probability", "a number from 0 to 1")
         rule["probability"] = float(p)
     if raw.get("seed") is not None:
-        if isinstance(raw["seed"], bool) or not isinstance(raw["seed"], int):
-            raise _bad("seed", "an integer")
+        if isinstance(raw["seed"], bool) or not isinstance(raw["seed"], int) or not 0 <= raw["seed"] <= MAX_TIMES:
+            raise _bad("seed", f"an integer from 0 to {MAX_TIMES}")
         rule["seed"] = raw["seed"]
     if raw.get("delay_ms") is not None:
         delay = raw["delay_ms"]

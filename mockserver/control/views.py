@@ -2,157 +2,192 @@
 
 JSON in and out, in the same envelope as the API. Every operation can be scoped to one tenant: a
 ``tenant`` field (body or query, ``space/name`` or just ``name`` within the caller's space), or the same
-headers as the API (``Access-Token`` / ``X-Debug`` and ``X-Mock-Tenant``); with neither it acts on the
-whole server. docs/control-api.md has a curl example for each.
+headers as the API (``Access-Token`` / ``X-Debug`` and ``X-Mock-Tenant``); with no credentials at all it
+acts on the whole server. Who may reach which tenant is ``mockserver.tenancy``'s rule, applied by
+``_target``. docs/control-api.md has a curl example for each.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mockserver.api.call import current_call, ok
-from mockserver.clock import ClockState, check_instant, iso, parse_duration
-from mockserver.config import parse_instant
+from mockserver import jsonbody, tenancy
+from mockserver.call import current_call, ok
+from mockserver.clock import ClockState, check_instant, iso, local_date, parse_duration, parse_instant
 from mockserver.control import presets
 from mockserver.control import rules as rule_specs
-from mockserver.control.state import GLOBAL
 from mockserver.errors import AuthInvalid, AuthRequired, InvalidJson, InvalidParameter, ResourceNotFound
-from mockserver.sandbox import DEBUG_SPACE, tenant_id
+from mockserver.sandbox import GLOBAL, Sandbox
 from mockserver.store import transfer
-from mockserver.store.tenants import TENANT_NAME
 
 bp = Blueprint("control", __name__, url_prefix="/__mock")
 ADMIN_HEADER = "X-Mock-Admin-Token"
 DATASET_BODY_LIMIT = 256 * 1024 * 1024  # a dataset export at --scale 100 is tens of megabytes
+MAX_RULE_ID = 2**63 - 1  # SQLite's largest integer: a larger id cannot exist
+WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
 @bp.before_request
-def require_admin() -> None:
+def guard() -> None:
+    """Admin token, then the cross-site checks of a write (docs/control-api.md#safety)."""
     if request.endpoint == "control.import_dataset":
         request.max_content_length = DATASET_BODY_LIMIT
-    expected = current_call().sandbox.config.admin_token
-    if not expected:
-        return
-    given = request.headers.get(ADMIN_HEADER) or ""
-    if not given:
-        raise AuthRequired(f"The control API needs the {ADMIN_HEADER} header on this server")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise AuthInvalid(f"Wrong {ADMIN_HEADER}")
+    sandbox = current_call().sandbox
+    expected = sandbox.config.admin_token
+    if expected:
+        given = request.headers.get(ADMIN_HEADER) or ""
+        if not given:
+            raise AuthRequired(
+                f"The control API needs the {ADMIN_HEADER} header on this server",
+                hint="This server was started with --admin-token: send its value in X-Mock-Admin-Token.",
+            )
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+            raise AuthInvalid(f"Wrong {ADMIN_HEADER}", hint="The admin token differs from --admin-token's value.")
+    if request.method in WRITES:
+        _same_site_write(sandbox)
+
+
+def _same_site_write(sandbox: Sandbox) -> None:
+    """A page on another site must not drive the control API: browsers send ``Origin`` on every cross-origin
+    write, and a JSON content type makes them ask first (a preflight, which cors.py answers only for the
+    allowed origins)."""
+    origin = request.headers.get("Origin")
+    if origin and not _allowed_origin(origin, sandbox.config.control_origins):
+        raise InvalidParameter(
+            f"Control API writes from the web page origin {origin!r} are refused",
+            details={"header": "Origin"},
+            hint="Only this server's own pages (the console) and --control-origins may change the sandbox.",
+        )
+    has_body = request.content_length or request.headers.get("Transfer-Encoding")
+    if has_body and request.mimetype != "application/json":
+        raise InvalidJson(
+            f"Control API writes take Content-Type: application/json, got {request.mimetype or 'none'!r}",
+            details={"header": "Content-Type"},
+            hint="With curl: -H 'Content-Type: application/json' (or --json '{...}').",
+        )
+
+
+def _allowed_origin(origin: str, allowed: tuple[str, ...]) -> bool:
+    own = f"{request.scheme}://{request.host}"
+    return origin.rstrip("/") in (own, *allowed)
 
 
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _body() -> dict[str, Any]:
-    if not request.get_data(cache=True).strip():
+def _body(allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The JSON object of a control write ({} when empty); ``allowed`` names its fields, others are refused."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
         return {}
-    value = request.get_json(silent=True, force=True)
+    value = jsonbody.parse(raw)
     if not isinstance(value, dict):
-        raise InvalidJson("The control API takes a JSON object as body")
+        raise InvalidJson(f"The control API takes a JSON object as body, got {jsonbody.describe(value)}")
+    if allowed is not None:
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise InvalidParameter(
+                f"Unknown field {unknown[0]!r} (known: {', '.join(allowed)})", details={"field": unknown[0]}
+            )
     return value
 
 
-def _target(body: dict[str, Any] | None = None) -> str | None:
-    """The tenant an operation is scoped to, or None for the whole server."""
+def _target(body: Mapping[str, Any] | None = None) -> str | None:
+    """The tenant an operation is scoped to, or None for the whole server (tenancy.control_target)."""
     call = current_call()
     raw = (body or {}).get("tenant", request.args.get("tenant"))
-    if raw is None or raw == "":
-        name = request.headers.get("X-Mock-Tenant")
-        if call.tenant is not None and (name or call.account or call.debug):
-            return call.tenant
-        # A tenant header without a token names a tenant of the default account, never "everything".
-        return tenant_id(call.sandbox.accounts.default.account_id, name) if name else None
-    text = str(raw)
-    space, _, name = text.rpartition("/")
-    if not space:
-        space = DEBUG_SPACE if call.debug else (call.account or call.sandbox.accounts.default).account_id
-    if space != DEBUG_SPACE and space not in call.sandbox.accounts.by_id:
-        raise InvalidParameter(f"Unknown tenant space {space!r}: use an account id or 'debug'")
-    if not TENANT_NAME.match(name):
-        raise InvalidParameter(f"Invalid tenant name {name!r}")
-    return tenant_id(space, name)
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidParameter("tenant must be a string such as 'sandbox/w1' or 'w1'", details={"field": "tenant"})
+    sandbox = call.sandbox
+    return tenancy.control_target(
+        call.identity,
+        raw or None,
+        known_spaces=sandbox.accounts.by_id,
+        default_space=sandbox.accounts.default.account_id,
+        server_wide=sandbox.config.server_wide_control,
+    )
 
 
-def _flag(body: dict[str, Any], name: str) -> bool:
-    value = body.get(name, False)
+def _one_tenant(body: Mapping[str, Any] | None = None) -> str:
+    """A tenant-scoped operation's tenant: the default account's default tenant when none is named."""
+    return _target(body) or current_call().sandbox.default_tenant
+
+
+def _flag(body: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name, default)
     if not isinstance(value, bool):
-        raise InvalidParameter(f"{name} must be true or false")
+        raise InvalidParameter(f"{name} must be true or false", details={"field": name})
     return value
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None:
+    if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise InvalidParameter(f"{name} must be between {low} and {high}")
-    return value
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not low <= int(text) <= high:
+        raise InvalidParameter(f"{name} must be an integer from {low} to {high}", details={"parameter": name})
+    return int(text)
 
 
 # -- index and readiness --------------------------------------------------------------------------
+
+#: What GET /__mock/ lists; tests/test_control.py checks it against the routes.
+INDEX = {
+    "reset": "POST /__mock/reset",
+    "tenants": "GET /__mock/tenants, DELETE /__mock/tenants/{space}/{name}",
+    "settings": "GET|POST /__mock/settings",
+    "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
+    "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
+    "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
+    "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count",
+    "dataset": "GET|PUT /__mock/dataset",
+    "ready": "GET /__mock/ready",
+}
 
 
 @bp.get("/")
 def index() -> Response:
     """GET /__mock/: what the control API offers."""
-    return ok(
-        {
-            "reset": "POST /__mock/reset",
-            "tenants": "GET /__mock/tenants",
-            "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
-            "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
-            "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
-            "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count",
-            "dataset": "GET|PUT /__mock/dataset",
-            "ready": "GET /__mock/ready",
-        },
-        "Control API",
-    )
+    return ok(INDEX, "Control API")
 
 
 @bp.get("/ready")
 def ready() -> Response:
-    """GET /__mock/ready: 200 once the dataset is loaded (the app is built only after it is)."""
+    """GET /__mock/ready: 200 once the dataset is loaded; no rule or preset can fail it (health checks)."""
     return ok({"ready": True}, "Sandbox ready")
 
 
-# -- reset and tenants ----------------------------------------------------------------------------
+# -- reset, tenants and their settings ------------------------------------------------------------
 
 
 @bp.post("/reset")
 def reset() -> Response:
-    """POST /__mock/reset: restore the seeded dataset; clears rules, journal and clock unless kept."""
+    """POST /__mock/reset: restore the seeded dataset; clears rules and journal unless kept; keeps the clock
+    unless ``keep_clock`` is false."""
     started = time.perf_counter()
-    body = _body()
-    tenant = _target(body)
+    body = _body(("tenant", "seed", "keep_rules", "keep_journal", "keep_clock"))
     seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise InvalidParameter("seed must be a non-negative integer")
-    sandbox = current_call().sandbox
-    removed = 0 if _flag(body, "keep_rules") else sandbox.control.clear_rules(tenant)
-    cleared = 0 if _flag(body, "keep_journal") else sandbox.journal.clear(tenant)
-    if not _flag(body, "keep_clock"):
-        if tenant is None:
-            sandbox.control.set_clock(GLOBAL, ClockState(frozen_at=sandbox.config.now))
-            sandbox.control.drop_tenant_clocks()
-        else:
-            sandbox.control.drop_clock(tenant)
-    tenants = sandbox.reset(tenant, seed)
-    override = sandbox.control.seed_override(tenant) if tenant else None
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidParameter("seed must be a non-negative integer", details={"field": "seed"})
+    result = current_call().sandbox.reset(
+        _target(body),
+        seed,
+        keep_rules=_flag(body, "keep_rules"),
+        keep_journal=_flag(body, "keep_journal"),
+        keep_clock=_flag(body, "keep_clock", default=True),
+    )
     return ok(
         {
-            "tenants": tenants,
-            "seed": override if override is not None else sandbox.control.seed,
-            "rules_removed": removed,
-            "journal_cleared": cleared,
+            "tenants": result.tenants,
+            "seed": result.seed,
+            "rules_removed": result.rules_removed,
+            "journal_cleared": result.journal_cleared,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         },
         "Sandbox reset",
@@ -161,8 +196,48 @@ def reset() -> Response:
 
 @bp.get("/tenants")
 def tenants() -> Response:
-    """GET /__mock/tenants: every tenant database and its dataset."""
-    return ok(current_call().sandbox.control.tenants(), "Tenants")
+    """GET /__mock/tenants: every tenant database and its dataset (those of the caller's space when scoped)."""
+    call = current_call()
+    rows = call.sandbox.control.tenants()
+    space = call.identity.space
+    if space is not None:
+        rows = [row for row in rows if tenancy.space_of(row["tenant"]) == space]
+    return ok(rows, "Tenants")
+
+
+@bp.delete("/tenants/<space>/<name>")
+def delete_tenant(space: str, name: str) -> Response:
+    """DELETE /__mock/tenants/{space}/{name}: forget a tenant: its data, rules, clock and journal."""
+    target = _target({"tenant": f"{space}/{name}"})
+    assert target is not None
+    if not current_call().sandbox.delete_tenant(target):
+        raise ResourceNotFound(f"No tenant {target!r}")
+    return ok({"removed": target}, "Tenant removed")
+
+
+SETTINGS = ("strict_lifecycle",)
+
+
+@bp.get("/settings")
+def settings() -> Response:
+    """GET /__mock/settings: a tenant's settings (and the server's defaults)."""
+    tenant = _one_tenant()
+    sandbox = current_call().sandbox
+    return ok({"tenant": tenant, "strict_lifecycle": sandbox.strict_lifecycle(tenant)}, "Tenant settings")
+
+
+@bp.post("/settings")
+def change_settings() -> Response:
+    """POST /__mock/settings {"strict_lifecycle": true|false|null}: a tenant's own settings (null: the server's)."""
+    body = _body(("tenant", *SETTINGS))
+    tenant = _one_tenant(body)
+    sandbox = current_call().sandbox
+    value = body.get("strict_lifecycle")
+    if value is not None and not isinstance(value, bool):
+        raise InvalidParameter("strict_lifecycle must be true, false or null", details={"field": "strict_lifecycle"})
+    sandbox.db(tenant)
+    sandbox.control.set_tenant_options(tenant, {} if value is None else {"strict_lifecycle": value})
+    return ok({"tenant": tenant, "strict_lifecycle": sandbox.strict_lifecycle(tenant)}, "Tenant settings changed")
 
 
 # -- clock ----------------------------------------------------------------------------------------
@@ -170,9 +245,9 @@ def tenants() -> Response:
 
 def _clock_view(scope: str) -> dict[str, Any]:
     sandbox = current_call().sandbox
-    state = sandbox.clock(scope) if scope != GLOBAL else sandbox.control.snapshot().clocks[GLOBAL]
+    state = sandbox.clock(scope)
     now = state.now()
-    return {
+    view: dict[str, Any] = {
         "scope": scope,
         "mode": state.mode,
         "now": iso(now),
@@ -180,6 +255,37 @@ def _clock_view(scope: str) -> dict[str, Any]:
         "frozen_at": iso(state.frozen_at) if state.frozen_at is not None else None,
         "offset_seconds": state.offset,
     }
+    if scope != GLOBAL:
+        window = sandbox.data_window(scope)
+        if window is not None:
+            view["data_from"], view["data_to"] = window[0].isoformat(), window[1].isoformat()
+            if not window[0] <= local_date(now) <= window[1]:
+                view["warning"] = _outside_window(local_date(now), window)
+    return view
+
+
+def _outside_window(today: Any, window: tuple[Any, Any]) -> str:
+    return (
+        f"The clock's date {today} is outside this tenant's data ({window[0]} to {window[1]}): "
+        'freeze with "rebase": true, or POST /__mock/reset, to rebuild the data around it'
+    )
+
+
+def _rebase(scope: str, body: Mapping[str, Any]) -> list[str]:
+    """Rebuild the data around the new date when asked ("rebase": true); rules and journal are kept."""
+    if not _flag(body, "rebase"):
+        return []
+    sandbox = current_call().sandbox
+    tenant = None if scope == GLOBAL else scope
+    return sandbox.reset(tenant, keep_rules=True, keep_journal=True, keep_clock=True).tenants
+
+
+def _set_clock(scope: str, state: ClockState) -> None:
+    try:
+        check_instant(state.now())
+    except ValueError as exc:
+        raise InvalidParameter(f"{exc}", details={"field": "at"}) from None
+    current_call().sandbox.control.set_clock(scope, state)
 
 
 @bp.get("/clock")
@@ -190,51 +296,48 @@ def clock() -> Response:
 
 @bp.post("/clock/freeze")
 def freeze() -> Response:
-    """POST /__mock/clock/freeze {"at": ISO-8601}: stop the clock (at its current time if "at" is absent)."""
-    body = _body()
+    """POST /__mock/clock/freeze {"at": ISO-8601, "rebase": bool}: stop the clock (now, if "at" is absent)."""
+    body = _body(("tenant", "at", "rebase"))
     scope = _target(body) or GLOBAL
     sandbox = current_call().sandbox
     if body.get("at") is None:
-        at = sandbox.clock(scope).now() if scope != GLOBAL else sandbox.control.snapshot().clocks[GLOBAL].now()
+        at = sandbox.clock(scope).now()
     else:
         try:
             at = parse_instant(body["at"])
         except ValueError as exc:
-            raise InvalidParameter(f"at: {exc}") from None
+            raise InvalidParameter(f"at: {exc}", details={"field": "at"}) from None
         if at is None:
             raise InvalidParameter("at: give an instant, or call /__mock/clock/real for real time")
-    sandbox.control.set_clock(scope, ClockState(frozen_at=at))
-    return ok(_clock_view(scope), "Clock frozen")
+    _set_clock(scope, ClockState(frozen_at=at))
+    rebased = _rebase(scope, body)
+    return ok({**_clock_view(scope), "rebased": rebased}, "Clock frozen")
 
 
 @bp.post("/clock/advance")
 def advance() -> Response:
-    """POST /__mock/clock/advance {"by": "2h30m" | seconds | "P1D"}: move the clock forward (or back)."""
-    body = _body()
+    """POST /__mock/clock/advance {"by": "2h30m" | seconds | "P1D", "rebase": bool}: move the clock."""
+    body = _body(("tenant", "by", "rebase"))
     if body.get("by") is None:
         raise InvalidParameter("by is required: seconds, '2h30m', '1d' or an ISO-8601 duration such as 'P1DT2H'")
     try:
         seconds = parse_duration(body["by"])
     except ValueError as exc:
-        raise InvalidParameter(f"by: {exc}") from None
+        raise InvalidParameter(f"by: {exc}", details={"field": "by"}) from None
     scope = _target(body) or GLOBAL
-    sandbox = current_call().sandbox
-    current = sandbox.clock(scope) if scope != GLOBAL else sandbox.control.snapshot().clocks[GLOBAL]
-    moved = current.advanced(seconds)
-    try:
-        check_instant(moved.now())
-    except ValueError as exc:
-        raise InvalidParameter(f"by: {exc}") from None
-    sandbox.control.set_clock(scope, moved)
-    return ok(_clock_view(scope), "Clock advanced")
+    _set_clock(scope, current_call().sandbox.clock(scope).advanced(seconds))
+    rebased = _rebase(scope, body)
+    return ok({**_clock_view(scope), "rebased": rebased}, "Clock advanced")
 
 
 @bp.post("/clock/real")
 def real_time() -> Response:
     """POST /__mock/clock/real: back to real time (a tenant returns to the server's clock)."""
-    scope = _target(_body()) or GLOBAL
+    body = _body(("tenant", "rebase"))
+    scope = _target(body) or GLOBAL
     current_call().sandbox.control.drop_clock(scope)
-    return ok(_clock_view(scope), "Clock back to real time")
+    rebased = _rebase(scope, body)
+    return ok({**_clock_view(scope), "rebased": rebased}, "Clock back to real time")
 
 
 # -- rules ----------------------------------------------------------------------------------------
@@ -257,23 +360,27 @@ def add_rule() -> Response:
     return ok(current_call().sandbox.control.add_rule(spec), "Rule added")
 
 
-MAX_RULE_ID = 2**63 - 1  # SQLite's largest integer: a larger id cannot exist
+def _visible_rule(rule_id: int) -> dict[str, Any]:
+    """A rule the caller may see: any rule server-wide, a tenant's own and the global ones when scoped."""
+    tenant = _target()
+    rule = current_call().sandbox.control.rule(rule_id) if rule_id <= MAX_RULE_ID else None
+    if rule is None or (tenant is not None and rule["tenant"] not in (None, tenant)):
+        raise ResourceNotFound(f"No rule {rule_id}")
+    return rule
 
 
 @bp.get("/rules/<int:rule_id>")
 def get_rule(rule_id: int) -> Response:
     """GET /__mock/rules/{id}: one rule and its hit count."""
-    rule = current_call().sandbox.control.rule(rule_id) if rule_id <= MAX_RULE_ID else None
-    if rule is None:
-        raise ResourceNotFound(f"No rule {rule_id}")
-    return ok(rule, "Rule")
+    return ok(_visible_rule(rule_id), "Rule")
 
 
 @bp.delete("/rules/<int:rule_id>")
 def remove_rule(rule_id: int) -> Response:
-    """DELETE /__mock/rules/{id}: remove one rule."""
-    if rule_id > MAX_RULE_ID or not current_call().sandbox.control.remove_rule(rule_id):
-        raise ResourceNotFound(f"No rule {rule_id}")
+    """DELETE /__mock/rules/{id}: remove one rule (scoped: only the tenant's own rules)."""
+    tenant = _target()
+    if rule_id > MAX_RULE_ID or not current_call().sandbox.control.remove_rule(rule_id, tenant):
+        raise ResourceNotFound(f"No rule {rule_id}" + (f" of tenant {tenant}" if tenant else ""))
     return ok({"removed": rule_id}, "Rule removed")
 
 
@@ -295,27 +402,36 @@ def list_scenarios() -> Response:
 @bp.post("/scenarios/<name>")
 def load_scenario(name: str) -> Response:
     """POST /__mock/scenarios/{name}: add a preset's rules and run its actions."""
-    body = _body()
+    body = _body(("tenant",))
     tenant = _target(body)
-    sandbox = current_call().sandbox
-    targets = [tenant] if tenant else [row["tenant"] for row in sandbox.control.tenants()]
     if "/" in name or name not in presets.available():
         raise ResourceNotFound(f"No scenario {name!r}; available: {', '.join(presets.available())}")
-    return ok(presets.apply(sandbox, name, targets, tenant), "Scenario loaded")
+    return ok(presets.apply(current_call().sandbox, name, tenant), "Scenario loaded")
 
 
 # -- journal --------------------------------------------------------------------------------------
 
 
 def _journal_filters() -> dict[str, Any]:
-    return {"method": request.args.get("method"), "path": request.args.get("path"), "tenant": _target()}
+    status = request.args.get("status")
+    if status is not None and status not in ("2xx", "3xx", "4xx", "5xx"):
+        raise InvalidParameter("status must be 2xx, 3xx, 4xx or 5xx", details={"parameter": "status"})
+    return {
+        "method": request.args.get("method"),
+        "path": request.args.get("path"),
+        "tenant": _target(),
+        "status_class": status,
+        "error_code": request.args.get("error_code"),
+    }
 
 
 @bp.get("/journal")
 def journal() -> Response:
-    """GET /__mock/journal?method=&path=&tenant=&limit=: the newest matching API requests, oldest first."""
-    limit = _int_arg("limit", 100, 1, 100_000)
-    entries = current_call().sandbox.journal.entries(**_journal_filters(), limit=limit)
+    """GET /__mock/journal?method=&path=&tenant=&status=&error_code=&limit=&before=: the newest matching API
+    requests, oldest first (``before``: only entries older than that id, to page back)."""
+    limit = _int_arg("limit", 100, 1, 1000)
+    before = _int_arg("before", 0, 0, 2**62) or None
+    entries = current_call().sandbox.journal.entries(**_journal_filters(), limit=limit, before=before)
     return ok(entries, "Journal")
 
 
@@ -337,9 +453,8 @@ def clear_journal() -> Response:
 @bp.get("/dataset")
 def export_dataset() -> Response:
     """GET /__mock/dataset: a tenant's full state as JSON."""
-    sandbox = current_call().sandbox
-    tenant = _target() or tenant_id(sandbox.accounts.default.account_id)
-    return ok({"tenant": tenant, **transfer.export(sandbox.db(tenant))}, "Dataset exported")
+    tenant = _one_tenant()
+    return ok({"tenant": tenant, **transfer.export(current_call().sandbox.db(tenant))}, "Dataset exported")
 
 
 @bp.put("/dataset")
@@ -350,7 +465,6 @@ def import_dataset() -> Response:
     it came from, and loading it elsewhere is the point.
     """
     body = _body()
-    sandbox = current_call().sandbox
-    tenant = _target() or tenant_id(sandbox.accounts.default.account_id)
-    counts = transfer.load(sandbox.db(tenant), body)
+    tenant = _one_tenant()
+    counts = transfer.load(current_call().sandbox.db(tenant), body)
     return ok({"tenant": tenant, "loaded": counts}, "Dataset loaded")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from mockserver.errors import CalendarNotFound, ResourceNotFound, SlotNotFound
-from mockserver.store.schema import SEARCH_INDEXED, fold, phone_key
+from mockserver.store.schema import fold, phone_key, search_indexed
+from mockserver.store.tenants import TenantConnection
 
 CALENDAR_FIELDS = (
     "calendar_id",
@@ -19,17 +20,6 @@ CALENDAR_FIELDS = (
     "widgetID",
     "is_active",
     "created_at",
-    "total_appointments",
-    "total_slots",
-    "timezone",
-)
-CALENDAR_DETAIL_FIELDS = (
-    "calendar_id",
-    "calendar_name",
-    "widgetID",
-    "is_active",
-    "created_at",
-    "updated_at",
     "total_appointments",
     "total_slots",
     "timezone",
@@ -45,7 +35,6 @@ SLOT_FIELDS = (
     "booked_appointments",
     "created_at",
 )
-SLOT_DETAIL_FIELDS = (*SLOT_FIELDS, "updated_at", "calendar_name")
 APPOINTMENT_FIELDS = (
     "appointment_id",
     "status",
@@ -73,19 +62,6 @@ CLIENT_FIELDS = (
     "appointments_count",
     "last_appointment",
 )
-CLIENT_DETAIL_FIELDS = (
-    "client_id",
-    "client_firstname",
-    "client_lastname",
-    "client_email",
-    "client_phone",
-    "created_at",
-    "updated_at",
-    "appointments_count",
-    "last_appointment",
-)
-
-STATUSES = ("pending", "confirmed", "cancelled", "completed")
 
 
 def _like(text: str) -> tuple[str, bool]:
@@ -115,25 +91,11 @@ def _page(
     return rows, total
 
 
-COUNTS_KEPT = 64
-
-
 def _count(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
-    """A list's total, remembered until the data changes: walking the pages of one filter counts once."""
-    counts = getattr(conn, "counts", None)
-    if counts is None:
-        return int(conn.execute(sql, params).fetchone()[0])
-    key = (sql, tuple(params))
-    version = conn.version()  # type: ignore[attr-defined]
-    known = counts.get(key)
-    if known is not None and known[0] == version:
-        counts.move_to_end(key)
-        return known[1]
-    total = int(conn.execute(sql, params).fetchone()[0])
-    counts[key] = (version, total)
-    if len(counts) > COUNTS_KEPT:
-        counts.popitem(last=False)
-    return total
+    """A list's total; a tenant connection remembers it until the data changes."""
+    if isinstance(conn, TenantConnection):
+        return conn.count(sql, params)
+    return int(conn.execute(sql, params).fetchone()[0])
 
 
 def _offset(page: int, per_page: int) -> int:
@@ -277,6 +239,9 @@ class AppointmentFilter:
 def list_appointments(
     conn: sqlite3.Connection, where: AppointmentFilter, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
+    """A page of appointments; a calendar filter must name a calendar (CALENDAR_NOT_FOUND otherwise)."""
+    if where.calendar_id is not None:
+        calendar_row(conn, where.calendar_id)
     clauses, params = where.sql()
     rows, total = _page(
         conn,
@@ -319,7 +284,7 @@ class ClientFilter:
         if self.search:
             pattern, escaped = _like(self.search)
             like = "LIKE ? ESCAPE '\\'" if escaped else "LIKE ?"  # the trigram index cannot serve ESCAPE
-            if SEARCH_INDEXED:
+            if search_indexed():
                 clauses.append(f"{alias}.client_id IN (SELECT rowid FROM clients_search WHERE search_key {like})")
             else:
                 clauses.append(f"{alias}.search_key {like}")
@@ -334,8 +299,9 @@ class ClientFilter:
             clauses.append(f"{alias}.created_at >= ?")
             params.append(self.created_from.isoformat())
         if self.created_to is not None:
+            # Every created_at of that Paris day sorts before "YYYY-MM-DDU" ("T" < "U"), including 9999-12-31.
             clauses.append(f"{alias}.created_at < ?")
-            params.append((self.created_to + timedelta(days=1)).isoformat())
+            params.append(f"{self.created_to.isoformat()}U")
         return clauses, params
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from functools import cache
+from typing import Any
 
 from mockserver.clock import iso
 from mockserver.dataset import Dataset
+from mockserver.statuses import CANCELLED
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,7 +103,9 @@ END;
 """
 
 
-def _has_trigram_search() -> bool:
+@cache
+def search_indexed() -> bool:
+    """Whether this SQLite has FTS5 with the trigram tokenizer (asked once, on first use)."""
     probe = sqlite3.connect(":memory:")
     try:
         probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x, tokenize='trigram')")
@@ -111,11 +116,9 @@ def _has_trigram_search() -> bool:
         probe.close()
 
 
-SEARCH_INDEXED = _has_trigram_search()
-
-COUNTERS = """
+COUNTERS = f"""
 UPDATE slots SET booked = (
-    SELECT COUNT(*) FROM appointments a WHERE a.slot_id = slots.slot_id AND a.status != 'cancelled');
+    SELECT COUNT(*) FROM appointments a WHERE a.slot_id = slots.slot_id AND a.status != '{CANCELLED}');
 UPDATE calendars SET
     total_slots = (SELECT COUNT(*) FROM slots s WHERE s.calendar_id = calendars.calendar_id),
     total_appointments = (SELECT COUNT(*) FROM appointments a WHERE a.calendar_id = calendars.calendar_id);
@@ -123,6 +126,12 @@ UPDATE clients SET
     appointments_count = (SELECT COUNT(*) FROM appointments a WHERE a.client_id = clients.client_id),
     last_appointment = (SELECT MAX(local_date) FROM appointments a WHERE a.client_id = clients.client_id);
 """
+
+
+def refresh_counters(conn: sqlite3.Connection) -> None:
+    """Recompute every counter from the rows (inside the caller's transaction: statement by statement)."""
+    for statement in COUNTERS.strip().split(";\n"):
+        conn.execute(statement)
 
 
 def fold(text: str) -> str:
@@ -155,6 +164,80 @@ def local_parts(epoch: int, tz: str) -> tuple[str, str]:
     return text[:10], text[11:19]
 
 
+#: The stored columns of each table, as an export holds them; every other column is derived on insert.
+STORED: dict[str, tuple[str, ...]] = {
+    "calendars": ("calendar_id", "name", "widget_id", "is_active", "timezone", "created_at", "updated_at"),
+    "clients": ("client_id", "firstname", "lastname", "email", "phone", "created_at", "updated_at"),
+    "slots": ("slot_id", "calendar_id", "start_ts", "end_ts", "capacity", "created_at", "updated_at"),
+    "appointments": ("appointment_id", "slot_id", "client_id", "status", "created_at", "updated_at"),
+}
+
+
+def insert_records(
+    conn: sqlite3.Connection,
+    calendars: list[tuple[Any, ...]],
+    clients: list[tuple[Any, ...]],
+    slots: list[tuple[Any, ...]],
+    appointments: list[tuple[Any, ...]],
+) -> None:
+    """Insert rows of the ``STORED`` columns, deriving search keys, local slot times and each appointment's
+    calendar, day and instant from its slot: the one insert both a generated dataset and an import use, so
+    that neither can contradict itself. Counters are left to ``refresh_counters``."""
+    zones = {row[0]: row[4] for row in calendars}
+    conn.executemany(
+        "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*row[:3], int(bool(row[3])), *row[4:]) for row in calendars],
+    )
+    conn.executemany(
+        "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at, updated_at,"
+        " email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*row, *client_keys(row[1], row[2], row[3], row[4])) for row in clients],
+    )
+    slot_rows = []
+    slot_local: dict[int, tuple[int, str, int]] = {}
+    for slot_id, calendar_id, start_ts, end_ts, capacity, created, updated in slots:
+        tz = zones[calendar_id]
+        day, start_time = local_parts(start_ts, tz)
+        slot_rows.append(
+            (
+                slot_id,
+                calendar_id,
+                start_ts,
+                end_ts,
+                day,
+                start_time,
+                local_parts(end_ts, tz)[1],
+                capacity,
+                created,
+                updated,
+            )
+        )
+        slot_local[slot_id] = (calendar_id, day, start_ts)
+    conn.executemany(
+        "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time, end_time,"
+        " capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        slot_rows,
+    )
+    conn.executemany(
+        "INSERT INTO appointments (appointment_id, slot_id, calendar_id, client_id, status, local_date, start_ts,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                appointment_id,
+                slot_id,
+                *slot_local[slot_id][:1],
+                client_id,
+                status,
+                *slot_local[slot_id][1:],
+                created,
+                updated,
+            )
+            for appointment_id, slot_id, client_id, status, created, updated in appointments
+        ],
+    )
+
+
 def create(conn: sqlite3.Connection, data: Dataset) -> None:
     """Fill an empty database with a generated dataset."""
     conn.executescript(SCHEMA)
@@ -168,76 +251,18 @@ def create(conn: sqlite3.Connection, data: Dataset) -> None:
             ("dataset", spec.key),
         ],
     )
-    conn.executemany(
-        "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_records(
+        conn,
         [
-            (c.calendar_id, c.name, c.widget_id, int(c.is_active), c.timezone, c.created_at, c.updated_at)
+            (c.calendar_id, c.name, c.widget_id, c.is_active, c.timezone, c.created_at, c.updated_at)
             for c in data.calendars
         ],
+        [(c.client_id, c.firstname, c.lastname, c.email, c.phone, c.created_at, c.updated_at) for c in data.clients],
+        [(s.slot_id, s.calendar_id, s.start_ts, s.end_ts, s.capacity, s.created_at, s.created_at) for s in data.slots],
+        [(a.appointment_id, a.slot_id, a.client_id, a.status, a.created_at, a.updated_at) for a in data.appointments],
     )
-    conn.executemany(
-        "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at, updated_at,"
-        " email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                c.client_id,
-                c.firstname,
-                c.lastname,
-                c.email,
-                c.phone,
-                c.created_at,
-                c.updated_at,
-                *client_keys(c.firstname, c.lastname, c.email, c.phone),
-            )
-            for c in data.clients
-        ],
-    )
-    slot_rows = []
-    slot_local: dict[int, tuple[str, int, int]] = {}
-    for s in data.slots:
-        tz = data.calendar_timezones[s.calendar_id]
-        day, start_time = local_parts(s.start_ts, tz)
-        end_time = local_parts(s.end_ts, tz)[1]
-        slot_rows.append(
-            (
-                s.slot_id,
-                s.calendar_id,
-                s.start_ts,
-                s.end_ts,
-                day,
-                start_time,
-                end_time,
-                s.capacity,
-                s.created_at,
-                s.created_at,
-            )
-        )
-        slot_local[s.slot_id] = (day, s.start_ts, s.calendar_id)
-    conn.executemany(
-        "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time, end_time,"
-        " capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        slot_rows,
-    )
-    appointment_rows = []
-    for a in data.appointments:
-        day, start_ts, calendar_id = slot_local[a.slot_id]
-        appointment_rows.append(
-            (
-                a.appointment_id,
-                a.slot_id,
-                calendar_id,
-                a.client_id,
-                a.status,
-                day,
-                start_ts,
-                a.created_at,
-                a.updated_at,
-            )
-        )
-    conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
     conn.executescript(INDEXES)
-    if SEARCH_INDEXED:
+    if search_indexed():
         conn.executescript(SEARCH_INDEX)
     conn.executescript(COUNTERS)
     conn.execute("ANALYZE")

@@ -13,6 +13,9 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
+from mockserver.statuses import STATUSES
+from mockserver.store.queries import calendar_row
+
 TOP_CLIENTS = 10
 ACTIVE_DAYS = 90
 
@@ -22,6 +25,9 @@ def _rate(part: int, whole: int) -> float:
 
 
 def appointments(conn: sqlite3.Connection, start: date, end: date, calendar_id: int | None = None) -> dict[str, Any]:
+    """Totals and a daily breakdown over [start, end]; a calendar must exist (CALENDAR_NOT_FOUND otherwise)."""
+    if calendar_id is not None:
+        calendar_row(conn, calendar_id)
     where = "WHERE local_date BETWEEN ? AND ?"
     params: list[Any] = [start.isoformat(), end.isoformat()]
     if calendar_id is not None:
@@ -45,10 +51,10 @@ def appointments(conn: sqlite3.Connection, start: date, end: date, calendar_id: 
         clients, calendars = conn.execute(
             f"SELECT COUNT(DISTINCT client_id), COUNT(DISTINCT calendar_id) FROM appointments {where}", params
         ).fetchone()
-    totals = {status: 0 for status in ("pending", "confirmed", "cancelled", "completed")}
+    totals = dict.fromkeys(STATUSES, 0)
     breakdown = []
-    day = start
-    while day <= end:
+    for offset in range((end - start).days + 1):  # no day after `end`: end may be 9999-12-31
+        day = start + timedelta(days=offset)
         counts = per_day.get(day.isoformat(), {})
         for status, count in counts.items():
             totals[status] += count
@@ -60,7 +66,6 @@ def appointments(conn: sqlite3.Connection, start: date, end: date, calendar_id: 
                 "cancelled_count": counts.get("cancelled", 0),
             }
         )
-        day += timedelta(days=1)
     total = sum(totals.values())
     summary = {
         "total_appointments": total,

@@ -8,6 +8,7 @@ the dataset spec, the source of the dataset and schema modules, and the installe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -50,8 +51,10 @@ def _disk_path(spec: DatasetSpec, cache_dir: Path) -> Path:
 
 
 def _load(spec: DatasetSpec, cache_dir: Path) -> bytes | None:
+    path = _disk_path(spec, cache_dir)
     try:
-        data = _disk_path(spec, cache_dir).read_bytes()
+        data = path.read_bytes()
+        os.utime(path)  # most recently used: the last to be pruned
     except OSError:
         return None
     if not data.startswith(SQLITE_HEADER):
@@ -67,19 +70,33 @@ def _load(spec: DatasetSpec, cache_dir: Path) -> bytes | None:
     return data if row and row[0] == spec.key else None
 
 
-def _save(spec: DatasetSpec, cache_dir: Path, data: bytes) -> None:
-    """Best effort: a read-only or full disk only costs the next start a rebuild."""
+def _save(spec: DatasetSpec, cache_dir: Path, data: bytes, keep: int) -> None:
+    """Best effort: a read-only or full disk (or a cache path that is a file) only costs the next start a
+    rebuild. The directory keeps the ``keep`` most recently used datasets (docs/limits.md)."""
     target = _disk_path(spec, cache_dir)
     scratch = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         scratch.write_bytes(data)
         os.replace(scratch, target)
+        _prune(cache_dir, keep)
     except OSError:
-        scratch.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            scratch.unlink(missing_ok=True)
 
 
-def template_image(spec: DatasetSpec, cache_dir: Path | None = None) -> bytes:
+def _prune(cache_dir: Path, keep: int) -> None:
+    """Drop all but the ``keep`` most recently used images (a load touches its file)."""
+    images = []
+    for path in cache_dir.glob("v*-s*-a*-x*-*.sqlite"):
+        with contextlib.suppress(OSError):
+            images.append((path.stat().st_mtime, path))
+    for _, path in sorted(images, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def template_image(spec: DatasetSpec, cache_dir: Path | None = None, keep: int = 8) -> bytes:
     """The database file image of a dataset (immutable bytes, so forked workers may share it)."""
     with _IMAGES_LOCK:
         data = _IMAGES.get(spec.key)
@@ -91,7 +108,7 @@ def template_image(spec: DatasetSpec, cache_dir: Path | None = None) -> bytes:
                 data = conn.serialize()
                 conn.close()
                 if cache_dir:
-                    _save(spec, cache_dir, data)
+                    _save(spec, cache_dir, data, keep)
             _IMAGES[spec.key] = data
             if len(_IMAGES) > IMAGES_KEPT:  # a long session of seed changes must not grow forever
                 _IMAGES.popitem(last=False)
@@ -107,14 +124,15 @@ class Templates:
     cross a fork.
     """
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path | None = None, keep: int = 8) -> None:
         self.cache_dir = cache_dir
+        self.keep = keep
         self._lock = threading.Lock()
         self._databases: OrderedDict[str, sqlite3.Connection] = OrderedDict()
         self._pid = os.getpid()
 
     def image(self, spec: DatasetSpec) -> bytes:
-        return template_image(spec, self.cache_dir)
+        return template_image(spec, self.cache_dir, self.keep)
 
     def copy_into(self, spec: DatasetSpec, target: sqlite3.Connection) -> None:
         data = self.image(spec)

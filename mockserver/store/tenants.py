@@ -15,30 +15,53 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from mockserver.dataset import DatasetSpec
-from mockserver.store.sqlite import connect
+from mockserver.store.sqlite import Connection, connect
 from mockserver.store.templates import Templates
 
-TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONNECTIONS_PER_THREAD = 32
+ANSWERS_KEPT = 32
+COUNTS_KEPT = 64
 
 
-class TenantConnection(sqlite3.Connection):
-    """A tenant database connection that can tell whether its data changed since a given moment.
+class TenantConnection(Connection):
+    """A tenant database connection with the caches that live as long as its data does not change.
 
-    ``PRAGMA data_version`` moves when another connection (another thread or worker) commits; ``writes``
-    moves when this one does. Together they key the response cache held in ``responses``.
+    ``answers`` holds rendered GET answers (api/cache.py), ``counts`` list totals (queries.py); both are
+    keyed with ``version()``, so any commit, by any thread or worker, makes them stale.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.writes = 0
-        self.responses: OrderedDict[object, object] = OrderedDict()
-        self.counts: OrderedDict[object, tuple[tuple[int, int], int]] = OrderedDict()
+        super().__init__(*args, **kwargs)
+        self._answers: OrderedDict[object, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+        self._counts: OrderedDict[object, tuple[tuple[int, int], int]] = OrderedDict()
 
-    def version(self) -> tuple[int, int]:
-        return self.execute("PRAGMA data_version").fetchone()[0], self.writes
+    def answer(self, key: object) -> tuple[bytes, list[tuple[str, str]]] | None:
+        hit = self._answers.get(key)
+        if hit is not None:
+            self._answers.move_to_end(key)
+        return hit
+
+    def keep_answer(self, key: object, body: bytes, headers: list[tuple[str, str]]) -> None:
+        self._answers[key] = (body, headers)
+        if len(self._answers) > ANSWERS_KEPT:
+            self._answers.popitem(last=False)
+
+    def count(self, sql: str, params: list[Any]) -> int:
+        """``SELECT COUNT(*) ...``, remembered until the data changes: walking one filter's pages counts once."""
+        key = (sql, tuple(params))
+        version = self.version()
+        known = self._counts.get(key)
+        if known is not None and known[0] == version:
+            self._counts.move_to_end(key)
+            return known[1]
+        total = int(self.execute(sql, params).fetchone()[0])
+        self._counts[key] = (version, total)
+        if len(self._counts) > COUNTS_KEPT:
+            self._counts.popitem(last=False)
+        return total
 
 
 def open_db(path: str | Path) -> TenantConnection:
@@ -82,24 +105,43 @@ class TenantFiles:
             scratch.unlink()
         return created
 
-    def connection(self, tenant: str) -> TenantConnection:
-        cache: OrderedDict[str, TenantConnection] | None = getattr(self._local, "cache", None)
+    def connection(self, tenant: str, generation: float = 0.0) -> TenantConnection:
+        """This thread's connection to the tenant's database; ``generation`` tells a tenant deleted and made
+        again (by any worker) from the one a cached connection was opened on."""
+        cache: OrderedDict[str, tuple[float, TenantConnection]] | None = getattr(self._local, "cache", None)
         if cache is None or getattr(self._local, "pid", None) != os.getpid():
             # A connection must not cross a fork: a worker starts with its own.
             cache = self._local.cache = OrderedDict()
             self._local.pid = os.getpid()
-        conn = cache.get(tenant)
-        if conn is None:
-            conn = open_db(self.path(tenant))
-            cache[tenant] = conn
-            if len(cache) > CONNECTIONS_PER_THREAD:
-                cache.popitem(last=False)[1].close()
-        else:
+        cached = cache.get(tenant)
+        if cached is not None and cached[0] == generation:
             cache.move_to_end(tenant)
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+        conn = open_db(self.path(tenant))
+        cache[tenant] = (generation, conn)
+        if len(cache) > CONNECTIONS_PER_THREAD:
+            cache.popitem(last=False)[1][1].close()
         return conn
 
-    def restore(self, tenant: str, spec: DatasetSpec) -> None:
+    def remove(self, tenant: str) -> bool:
+        """Delete the tenant's files; connections still open elsewhere notice by their generation."""
+        found = False
+        base = self.path(tenant)
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                base.with_name(base.name + suffix).unlink()
+                found = True
+            except FileNotFoundError:
+                pass
+        cache = getattr(self._local, "cache", None)
+        if cache is not None and tenant in cache:
+            cache.pop(tenant)[1].close()
+        return found
+
+    def restore(self, tenant: str, spec: DatasetSpec, generation: float = 0.0) -> None:
         """Put the template's pages back into the tenant's database, in place, under its write lock."""
-        conn = self.connection(tenant)
+        conn = self.connection(tenant, generation)
         self.templates.copy_into(spec, conn)
         conn.writes += 1

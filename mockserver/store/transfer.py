@@ -7,22 +7,20 @@ slot times) are recomputed on import, so an edited export cannot contradict itse
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from mockserver.clock import LATEST, zone
 from mockserver.errors import InvalidParameter
-from mockserver.store.schema import COUNTERS, client_keys, local_parts
-from mockserver.store.writes import transaction
+from mockserver.statuses import STATUSES, holds_place
+from mockserver.store.schema import STORED, insert_records, refresh_counters
+from mockserver.store.sqlite import transaction
 
 FORMAT_VERSION = 1
-TABLES: dict[str, tuple[str, ...]] = {
-    "calendars": ("calendar_id", "name", "widget_id", "is_active", "timezone", "created_at", "updated_at"),
-    "clients": ("client_id", "firstname", "lastname", "email", "phone", "created_at", "updated_at"),
-    "slots": ("slot_id", "calendar_id", "start_ts", "end_ts", "capacity", "created_at", "updated_at"),
-    "appointments": ("appointment_id", "slot_id", "client_id", "status", "created_at", "updated_at"),
-}
-STATUSES = ("pending", "confirmed", "cancelled", "completed")
+TABLES = STORED
+#: SQLite's integer range: a larger id cannot be stored.
+MAX_INTEGER = 2**63 - 1
 
 
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -64,11 +62,23 @@ def _rows(document: Any, table: str) -> list[tuple[Any, ...]]:
     for number, row in enumerate(values):
         for column, value in zip(columns, row, strict=True):
             expected = _TYPES.get(column, (str,))
-            if not isinstance(value, expected) or (expected == (int,) and isinstance(value, bool)):
+            if (
+                not isinstance(value, expected)
+                or (expected == (int,) and (isinstance(value, bool) or not -MAX_INTEGER <= value <= MAX_INTEGER))
+                or (expected == (str,) and not _encodable(value))
+            ):
                 raise InvalidParameter(
-                    f"dataset.tables.{table}[{number}].{column}: expected {expected[0].__name__}, got {value!r}"
+                    f"dataset.tables.{table}[{number}].{column}: expected {expected[0].__name__}, got {repr(value)[:80]}"
                 )
     return values
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate such as "\\ud800": SQLite cannot store it
+        return False
+    return True
 
 
 def _zone(name: str, calendar_id: Any) -> str:
@@ -88,63 +98,38 @@ def load(conn: sqlite3.Connection, document: Any) -> dict[str, int]:
     slots = _rows(document, "slots")
     appointments = _rows(document, "appointments")
     zones = {row[0]: _zone(row[4], row[0]) for row in calendars}
-    slot_info: dict[Any, tuple[Any, ...]] = {}
-    slot_rows = []
-    for slot_id, calendar_id, start, end, capacity, created, updated in slots:
+    capacities: dict[Any, int] = {}
+    for slot_id, calendar_id, start, end, capacity, *_ in slots:
+        if capacity < 0:
+            raise InvalidParameter(f"Slot {slot_id}: capacity must be 0 or more")
         if calendar_id not in zones:
             raise InvalidParameter(f"Slot {slot_id} refers to unknown calendar {calendar_id}")
         if not 0 <= start <= end <= LATEST:
             raise InvalidParameter(f"Slot {slot_id}: start_ts and end_ts must be instants, start first")
-        day, start_time = local_parts(int(start), zones[calendar_id])
-        slot_rows.append(
-            (
-                slot_id,
-                calendar_id,
-                int(start),
-                int(end),
-                day,
-                start_time,
-                local_parts(int(end), zones[calendar_id])[1],
-                capacity,
-                created,
-                updated,
-            )
-        )
-        slot_info[slot_id] = (calendar_id, day, int(start))
+        capacities[slot_id] = capacity
     client_ids = {row[0] for row in clients}
-    appointment_rows = []
-    for appointment_id, slot_id, client_id, status, created, updated in appointments:
-        if slot_id not in slot_info or client_id not in client_ids or status not in STATUSES:
+    held: Counter[Any] = Counter()
+    for appointment_id, slot_id, client_id, status, *_ in appointments:
+        if slot_id not in capacities or client_id not in client_ids or status not in STATUSES:
             raise InvalidParameter(f"Appointment {appointment_id} has an unknown slot, client or status")
-        calendar_id, day, start = slot_info[slot_id]
-        appointment_rows.append((appointment_id, slot_id, calendar_id, client_id, status, day, start, created, updated))
+        if holds_place(status):
+            held[slot_id] += 1
+            if held[slot_id] > capacities[slot_id]:
+                raise InvalidParameter(
+                    f"Slot {slot_id} would hold {held[slot_id]} appointments for {capacities[slot_id]} place(s):"
+                    " cancel some in the document, or raise the slot's capacity"
+                )
     try:
         with transaction(conn):
             for table in ("appointments", "slots", "clients", "calendars"):
                 conn.execute(f"DELETE FROM {table}")
-            conn.executemany(
-                "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(*row[:3], int(bool(row[3])), *row[4:]) for row in calendars],
-            )
-            conn.executemany(
-                "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at,"
-                " updated_at, email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row, *client_keys(row[1], row[2], row[3], row[4])) for row in clients],
-            )
-            conn.executemany(
-                "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time,"
-                " end_time, capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                slot_rows,
-            )
-            conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", appointment_rows)
-            for statement in COUNTERS.strip().split(";\n"):
-                conn.execute(statement)
+            insert_records(conn, calendars, clients, slots, appointments)
+            refresh_counters(conn)
     except (sqlite3.IntegrityError, sqlite3.InterfaceError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidParameter(f"The dataset does not fit: {exc}") from None
     return {
         "calendars": len(calendars),
         "clients": len(clients),
-        "slots": len(slot_rows),
-        "appointments": len(appointment_rows),
+        "slots": len(slots),
+        "appointments": len(appointments),
     }

@@ -1,24 +1,24 @@
-"""Writes: booking, changing and moving appointments, each one atomic.
+"""Writes: booking, changing and moving appointments, filling slots for a preset; each one atomic.
 
-Every write runs inside ``BEGIN IMMEDIATE``, which takes the database's write lock before the first read:
-the capacity check and the insert cannot interleave with another booking, in this process or in another
-worker. The counters that reads rely on (slot ``booked``, calendar ``total_appointments``, client
-``appointments_count`` and ``last_appointment``) move in the same transaction. A refused request raises
-before anything is written, and the rollback leaves the database as it was.
+Every write runs inside ``transaction`` (``BEGIN IMMEDIATE``), which takes the database's write lock before
+the first read: the capacity check and the insert cannot interleave with another booking, in this process
+or in another worker. The counters that reads rely on (slot ``booked``, calendar ``total_appointments``,
+client ``appointments_count`` and ``last_appointment``) move in the same transaction. A refused request
+raises before anything is written, and the rollback leaves the database as it was.
 
-Status transitions (docs/interpretation.md#status-transitions): ``pending`` <-> ``confirmed``; either may be
-``cancelled`` (the place is freed) or ``completed`` once the slot has ended; nothing leaves ``cancelled``
-or ``completed``.
+Status changes (docs/interpretation.md#status-transitions): by default any documented status may follow any
+other, at creation and in an update, as the documentation lists them; places follow (cancelling frees one,
+leaving cancelled takes one, or fails with SLOT_UNAVAILABLE). ``strict`` adds the lifecycle of
+``statuses.STRICT_TRANSITIONS``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mockserver.clock import iso
+from mockserver.dataset import fill_plan
 from mockserver.errors import (
     CalendarNotFound,
     InvalidParameter,
@@ -27,28 +27,9 @@ from mockserver.errors import (
     SlotNotFound,
     SlotUnavailable,
 )
-from mockserver.store.schema import client_keys
-
-ACTIVE = ("pending", "confirmed", "completed")  # statuses that hold a place in their slot
-TRANSITIONS = {
-    "pending": {"pending", "confirmed", "cancelled", "completed"},
-    "confirmed": {"confirmed", "pending", "cancelled", "completed"},
-    "cancelled": {"cancelled"},
-    "completed": {"completed"},
-}
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    if hasattr(conn, "writes"):  # a tenant connection: its cached responses are now stale
-        conn.writes += 1
+from mockserver.statuses import CANCELLED, COMPLETED, STRICT_TRANSITIONS, holds_place
+from mockserver.store.schema import client_keys, refresh_counters
+from mockserver.store.sqlite import transaction
 
 
 @dataclass(frozen=True)
@@ -91,18 +72,30 @@ def _active_calendar(conn: sqlite3.Connection, calendar_id: int) -> None:
         raise CalendarNotFound(f"Calendar {calendar_id} is inactive: it takes no bookings")
 
 
-def _bookable(slot: _Slot, now: float, takes_place: bool) -> None:
+def _not_past(slot: _Slot, now: float) -> None:
     if slot.start_ts <= now:
-        raise SlotInPast(f"Slot {slot.slot_id} started at {iso(slot.start_ts)}: it cannot be booked any more")
-    if takes_place and slot.booked >= slot.capacity:
-        raise SlotUnavailable(f"Slot {slot.slot_id} is full ({slot.booked}/{slot.capacity} places booked)")
+        raise SlotInPast(
+            f"Slot {slot.slot_id} started at {iso(slot.start_ts)}: it cannot be booked any more",
+            hint=f"The sandbox clock is {iso(now)}, after the slot's start {iso(slot.start_ts)}; pick a later slot,"
+            " or move the clock back with POST /__mock/clock/freeze.",
+        )
 
 
-def _check_completion(status: str, slot: _Slot, now: float) -> None:
-    if status == "completed" and slot.end_ts > now:
+def _has_room(slot: _Slot) -> None:
+    if slot.booked >= slot.capacity:
+        raise SlotUnavailable(
+            f"Slot {slot.slot_id} is full ({slot.booked}/{slot.capacity} places booked)",
+            hint=f"All {slot.capacity} place(s) of slot {slot.slot_id} are taken; GET /api/slots lists"
+            " is_available, or cancel an appointment of this slot first.",
+        )
+
+
+def _strict_completion(status: str, slot: _Slot, now: float) -> None:
+    if status == COMPLETED and slot.end_ts > now:
         raise InvalidParameter(
             f"An appointment can be completed only after its slot ends ({iso(slot.end_ts)})",
             details={"field": "status"},
+            hint="This server runs the strict lifecycle (--strict-lifecycle); by default any status is accepted.",
         )
 
 
@@ -142,17 +135,20 @@ def _refresh_client(conn: sqlite3.Connection, client_id: int) -> None:
     )
 
 
-def create_appointment(conn: sqlite3.Connection, new: NewAppointment, now: float) -> int:
-    """Book a place; returns the new appointment's id."""
+def create_appointment(conn: sqlite3.Connection, new: NewAppointment, now: float, strict: bool = False) -> int:
+    """Book a place (any documented status; a cancelled one takes none); returns the new appointment's id."""
     stamp = iso(now)
     with transaction(conn):
         _active_calendar(conn, new.calendar_id)
         slot = _slot(conn, new.slot_id)
         if slot.calendar_id != new.calendar_id:
             raise SlotNotFound(f"Slot {new.slot_id} is not a slot of calendar {new.calendar_id}")
-        takes_place = new.status in ACTIVE
-        _bookable(slot, now, takes_place)
-        _check_completion(new.status, slot, now)
+        takes_place = holds_place(new.status)
+        _not_past(slot, now)
+        if takes_place:
+            _has_room(slot)
+        if strict:
+            _strict_completion(new.status, slot, now)
         client_id = _client_id(conn, new, stamp)
         cursor = conn.execute(
             "INSERT INTO appointments (slot_id, calendar_id, client_id, status, local_date, start_ts, created_at,"
@@ -184,6 +180,7 @@ def update_appointment(
     now: float,
     status: str | None = None,
     slot_id: int | None = None,
+    strict: bool = False,
 ) -> None:
     """Change an appointment's status and/or move it to another slot of its calendar, atomically."""
     with transaction(conn):
@@ -195,29 +192,32 @@ def update_appointment(
             raise ResourceNotFound(f"Appointment {appointment_id} not found")
         old_status, old_slot_id, calendar_id, client_id = row
         new_status = status or old_status
-        if new_status not in TRANSITIONS[old_status]:
+        if strict and new_status not in STRICT_TRANSITIONS[old_status]:
             raise InvalidParameter(
                 f"An appointment that is {old_status} cannot become {new_status}"
-                + (": book a new one instead" if old_status == "cancelled" else ""),
+                + (": book a new one instead" if old_status == CANCELLED else ""),
                 details={"field": "status", "from": old_status, "to": new_status},
+                hint="This server runs the strict lifecycle (--strict-lifecycle); by default any status is accepted.",
             )
         moving = slot_id is not None and slot_id != old_slot_id
         target = _slot(conn, slot_id if moving and slot_id is not None else old_slot_id)
+        held, holds = holds_place(old_status), holds_place(new_status)
         if moving:
-            if old_status not in ("pending", "confirmed"):
+            if strict and old_status in (CANCELLED, COMPLETED):
                 raise InvalidParameter(
                     f"A {old_status} appointment cannot move to another slot", details={"field": "slot_id"}
                 )
             if target.calendar_id != calendar_id:
                 raise SlotNotFound(f"Slot {target.slot_id} is not a slot of calendar {calendar_id}")
             _active_calendar(conn, calendar_id)
-            _bookable(target, now, new_status in ACTIVE)
-        if new_status != old_status:
-            _check_completion(new_status, target, now)
-        held, holds = old_status in ACTIVE, new_status in ACTIVE
+            _not_past(target, now)
+        if holds and (moving or not held):
+            _has_room(target)  # a move, or leaving cancelled: a place is taken in the target slot
+        if strict and new_status != old_status:
+            _strict_completion(new_status, target, now)
         if held and (moving or not holds):
             conn.execute("UPDATE slots SET booked = booked - 1 WHERE slot_id = ?", (old_slot_id,))
-        if holds and moving:  # (nothing leaves cancelled, so a place is only ever taken by a move)
+        if holds and (moving or not held):
             conn.execute("UPDATE slots SET booked = booked + 1 WHERE slot_id = ?", (target.slot_id,))
         conn.execute(
             "UPDATE appointments SET status = ?, slot_id = ?, local_date = ?, start_ts = ?, updated_at = ?"
@@ -228,37 +228,24 @@ def update_appointment(
             _refresh_client(conn, client_id)
 
 
-def free_seats(conn: sqlite3.Connection, now: float) -> list[tuple[int, int]]:
-    """(slot_id, free places) of every future slot of an active calendar that still has room."""
-    return conn.execute(
-        "SELECT s.slot_id, s.capacity - s.booked FROM slots s JOIN calendars c ON c.calendar_id = s.calendar_id"
-        " WHERE c.is_active AND s.start_ts > ? AND s.booked < s.capacity ORDER BY s.slot_id",
-        (int(now),),
-    ).fetchall()
-
-
-def book_all(conn: sqlite3.Connection, plan: list[tuple[int, int]], now: float) -> int:
-    """Take the planned places as confirmed appointments (the 'fully-booked' scenario); returns how many."""
+def fill_free_places(conn: sqlite3.Connection, seed: int, now: float) -> int:
+    """Take every free place of every future slot of an active calendar as a confirmed appointment (the
+    'fully-booked' preset); returns how many. The free places are read inside the write transaction, so a
+    booking racing this one either lands first and is counted, or waits and then finds the slot full."""
     stamp = iso(now)
     with transaction(conn):
-        for slot_id, client_id in plan:
-            conn.execute(
-                "INSERT INTO appointments (slot_id, calendar_id, client_id, status, local_date, start_ts, created_at,"
-                " updated_at) SELECT slot_id, calendar_id, ?, 'confirmed', local_date, start_ts, ?, ? FROM slots"
-                " WHERE slot_id = ?",
-                (client_id, stamp, stamp, slot_id),
-            )
-        conn.execute(
-            "UPDATE slots SET booked = (SELECT COUNT(*) FROM appointments a WHERE a.slot_id = slots.slot_id"
-            " AND a.status != 'cancelled')"
+        free = conn.execute(
+            "SELECT s.slot_id, s.capacity - s.booked FROM slots s JOIN calendars c ON c.calendar_id = s.calendar_id"
+            " WHERE c.is_active AND s.start_ts > ? AND s.booked < s.capacity ORDER BY s.slot_id",
+            (int(now),),
+        ).fetchall()
+        client_ids = [row[0] for row in conn.execute("SELECT client_id FROM clients ORDER BY client_id")]
+        plan = fill_plan(seed, free, client_ids)
+        conn.executemany(
+            "INSERT INTO appointments (slot_id, calendar_id, client_id, status, local_date, start_ts, created_at,"
+            " updated_at) SELECT slot_id, calendar_id, ?, 'confirmed', local_date, start_ts, ?, ? FROM slots"
+            " WHERE slot_id = ?",
+            [(client_id, stamp, stamp, slot_id) for slot_id, client_id in plan],
         )
-        conn.execute(
-            "UPDATE calendars SET total_appointments = (SELECT COUNT(*) FROM appointments a"
-            " WHERE a.calendar_id = calendars.calendar_id)"
-        )
-        conn.execute(
-            "UPDATE clients SET appointments_count = (SELECT COUNT(*) FROM appointments a"
-            " WHERE a.client_id = clients.client_id), last_appointment = (SELECT MAX(local_date) FROM appointments a"
-            " WHERE a.client_id = clients.client_id)"
-        )
+        refresh_counters(conn)
     return len(plan)

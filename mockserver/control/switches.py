@@ -18,8 +18,8 @@ from typing import Any
 
 from flask import Response, request
 
-from mockserver import API_VERSION
-from mockserver.api.call import Call, fail
+from mockserver import envelope
+from mockserver.call import Call, fail
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, InvalidParameter, from_code
 from mockserver.render import CONTENT_TYPES
@@ -28,14 +28,24 @@ SCENARIO_HEADER = "X-Mock-Scenario"
 SCENARIO_PARAM = "__scenario"
 FAULT_HEADER = "X-Mock-Fault"
 RULE_HEADER = "X-Mock-Rule"
+#: Faults after which no HTTP answer reaches the client.
+SILENT_FAULTS = frozenset({"connection_reset"})
 
 
 def before_view(call: Call) -> Response | None:
-    """A forced answer for this request, or None to let the API answer (after any delay rules)."""
-    forced = request.headers.get(SCENARIO_HEADER) or request.args.get(SCENARIO_PARAM)
+    """A forced answer for this request, or None to let the API answer (after any delay rules).
+
+    The delays of all the rules that match one request add up to at most ``MAX_TOTAL_DELAY_MS``.
+    """
+    forced = request.headers.get(SCENARIO_HEADER)
+    source = f"the {SCENARIO_HEADER} header"
+    if forced is None and SCENARIO_PARAM in request.args:
+        forced, source = request.args.get(SCENARIO_PARAM), f"the {SCENARIO_PARAM} parameter"
     if forced:
+        call.hint = f"Forced by {source} of this request; send it without {source.split()[1]} for a real answer."
         return _forced(call, forced.strip())
     snapshot = call.snapshot
+    slept = 0.0
     for rule in snapshot.rules:
         if not rule_specs.matches(rule, request.method, request.path, request.args, call.tenant):
             continue
@@ -46,13 +56,20 @@ def before_view(call: Call) -> Response | None:
         if not fired:
             continue
         call.rule_id = rule["id"]
-        pause = rule_specs.delay_seconds(rule, seed, evaluation)
-        if pause:
+        pause = min(rule_specs.delay_seconds(rule, seed, evaluation), rule_specs.MAX_TOTAL_DELAY_MS / 1000 - slept)
+        if pause > 0:
             time.sleep(pause)
+            slept += pause
         if rule_specs.is_passthrough(rule):
             continue
+        call.hint = _rule_hint(rule)
         return _respond(call, rule)
     return None
+
+
+def _rule_hint(rule: dict[str, Any]) -> str:
+    origin = f"rule {rule['id']}" + (f" of the {rule['preset']!r} preset" if rule.get("preset") else "")
+    return f"Forced by {origin} (path {rule['path']}); DELETE /__mock/rules/{rule['id']} removes it."
 
 
 def _forced(call: Call, value: str) -> Response | None:
@@ -69,19 +86,10 @@ def _forced(call: Call, value: str) -> Response | None:
 
 
 def _error(call: Call, code: str, message: str | None) -> Response:
-    error = from_code(code, message or f"{ALL_CODES[code].default_message} (forced by the sandbox)")
+    error = from_code(code, message or f"{ALL_CODES[code].default_message} (forced by the sandbox)", call.hint)
     if code == "INTERNAL_ERROR" and request.path.rstrip("/") == "/api/health":
         # The maintenance scenario: health says what is down, in the documented health fields.
-        return fail(
-            error,
-            data={
-                "status": "unhealthy",
-                "timestamp": int(call.now()),
-                "version": API_VERSION,
-                "debug_mode": call.debug,
-                "database": "disconnected",
-            },
-        )
+        return fail(error, data=envelope.health(int(call.now()), call.debug, connected=False))
     return fail(error)
 
 
