@@ -15,9 +15,11 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from server import running
 from mockserver.cli import main
 from mockserver.probe import sections
 from mockserver.probe.compare import compare
-from mockserver.probe.fetch import Answer, Fetcher, Limits, api_root
+from mockserver.probe.fetch import Answer, Fetcher, Limits, ProbeError, api_root
 from mockserver.probe.report import Redactor, group
 from mockserver.probe.script import Call, Observation, Side
 from mockserver.probe.shapes import csv_shape, xml_shape
@@ -268,6 +270,12 @@ def _free_port() -> int:
 
 class _Html(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path.endswith("/moved"):
+            self.send_response(302)
+            self.send_header("Location", "http://example.invalid/api/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b"<!doctype html><title>Welcome</title><p>Not an API</p>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -352,6 +360,26 @@ def test_a_target_that_hangs_is_one_line_and_status_2(silent_site: str, capsys: 
     _one_error_line(status, stdout, stderr, "no answer")
 
 
+def test_requests_are_spaced_counted_and_bounded_in_time(html_site: str) -> None:
+    fetcher = Fetcher(html_site + "/api", "target", Limits(rate=20, max_requests=3).start())
+    started = time.monotonic()
+    for _ in range(3):
+        assert fetcher.request("GET", "/").status == 200
+    assert time.monotonic() - started >= 0.09  # 3 requests at 20/s: two gaps of 50 ms
+    with pytest.raises(ProbeError, match="3 requests to the target"):
+        fetcher.request("GET", "/")
+    late = Fetcher(html_site + "/api", "target", Limits(max_time=0.01).start())
+    time.sleep(0.02)
+    with pytest.raises(ProbeError, match="--max-time"):
+        late.request("GET", "/")
+
+
+def test_a_redirect_is_an_answer_not_followed(html_site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # loopback never goes through a proxy
+    answer = Fetcher(html_site + "/api", "target", Limits(rate=1000).start()).request("GET", "/moved")
+    assert answer.status == 302 and answer.headers["location"] == "http://example.invalid/api/"
+
+
 @pytest.mark.slow
 def test_a_bad_token_is_one_line_and_status_2(target: str, reference: str, capsys: pytest.CaptureFixture[str]) -> None:
     bad = "ab" * 32
@@ -402,7 +430,7 @@ def _observation(call: Call, body: Any, status: int = 200, content_type: str = "
 
 def _differences(call: Call, mine: Any, theirs: Any, **answer: Any) -> set[tuple[str, str, str, str]]:
     fetcher = Fetcher("http://127.0.0.1:9/api", "x", Limits())
-    side = Side("x", fetcher, "token", __import__("datetime").date(2025, 6, 7))
+    side = Side("x", fetcher, "token", date(2025, 6, 7))
     found = compare(_observation(call, mine, **answer), _observation(call, theirs, **answer), side, side)
     return {(d.where, d.kind, d.sandbox, d.target) for d in found}
 
@@ -456,7 +484,7 @@ def test_status_first_then_content_type() -> None:
     mine = _observation(call, error, 404, "application/json; charset=utf-8")
     theirs = _observation(call, b"<html></html>", 404, "text/html")
     fetcher = Fetcher("http://127.0.0.1:9/api", "x", Limits())
-    side = Side("x", fetcher, "t", __import__("datetime").date(2025, 6, 7))
+    side = Side("x", fetcher, "t", date(2025, 6, 7))
     assert [(d.kind, d.target) for d in compare(mine, theirs, side, side)] == [
         ("error_code", "-"),
         ("content_type", "text/html"),

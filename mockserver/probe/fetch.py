@@ -112,7 +112,10 @@ class Fetcher:
         self.count = 0
         self.essential = False  # set while undoing a write: the budget must not stop a cancellation
         self._next_start = 0.0
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        if is_loopback(root):  # a local sandbox is never behind the HTTP(S)_PROXY of the shell
+            handlers.append(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def request(
         self,

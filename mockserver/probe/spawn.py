@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from mockserver.probe.fetch import ProbeError
 
@@ -73,7 +74,7 @@ def sandbox(now: str) -> Iterator[str]:
             _stop(process)
 
 
-def _ready_url(process: subprocess.Popen[str], errors: object) -> str:
+def _ready_url(process: subprocess.Popen[str], errors: IO[str]) -> str:
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -94,11 +95,11 @@ def _ready_url(process: subprocess.Popen[str], errors: object) -> str:
     raise ProbeError(f"could not start a sandbox: {_last_line(process, errors)}")
 
 
-def _last_line(process: subprocess.Popen[str], errors: object) -> str:
+def _last_line(process: subprocess.Popen[str], errors: IO[str]) -> str:
     if process.poll() is None:
         return f"no ready line within {START_TIMEOUT:g} s"
-    errors.seek(0)  # type: ignore[attr-defined]
-    lines = [line.strip() for line in errors.read().splitlines() if line.strip()]  # type: ignore[attr-defined]
+    errors.seek(0)
+    lines = [line.strip() for line in errors.read().splitlines() if line.strip()]
     return lines[-1] if lines else f"the server exited with status {process.returncode}"
 
 
