@@ -45,7 +45,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
         app.register_blueprint(control_views.bp)
         app.register_blueprint(openapi.bp)  # the description and its page, under /__mock/ too
     _register_errors(app)
-    cors.init_app(app, settings.cors_origins)
+    cors.init_app(app, settings.cors_origins, settings.control_origins)
     return app
 
 

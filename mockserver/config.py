@@ -67,6 +67,14 @@ def _name_list(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value or "").split(",") if part.strip())
 
 
+def _origin_list(value: Any) -> tuple[str, ...]:
+    origins = tuple(origin.rstrip("/") for origin in _name_list(value))
+    for origin in origins:
+        if origin == "*" or "://" not in origin:
+            raise ValueError(f"expected origins such as http://localhost:5173 (no '*'), got {origin!r}")
+    return origins
+
+
 def _option(default: Any, parse: Callable[[Any], Any], doc: str) -> Any:
     return field(default=default, metadata={"parse": parse, "doc": doc})
 
@@ -107,7 +115,10 @@ class Config:
     cache_keep: int = _option(8, _int_between(1, 1000), "generated datasets kept in the cache directory (newest)")
     scale: int = _option(1, _int_between(1, 199), "dataset size multiplier (5 calendars, 50 clients each)")
     scenario: tuple[str, ...] = _option((), _name_list, "scenario presets loaded at start (names or files)")
-    cors_origins: str = _option("*", lambda v: str(v).strip(), "allowed CORS origins ('*' or a comma list)")
+    cors_origins: str = _option("*", lambda v: str(v).strip(), "allowed CORS origins of the API ('*' or a comma list)")
+    control_origins: tuple[str, ...] = _option(
+        (), _origin_list, "web origins besides the server's own allowed to call the control API (comma list)"
+    )
     max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
     log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off")
 

@@ -16,16 +16,21 @@ EXPOSE_HEADERS = (
 ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 MAX_AGE = "600"
 SCOPES = ("/api", "/__mock")
+CONTROL = "/__mock"
 
 
-def init_app(app: Flask, origins: str) -> None:
-    """Allow ``origins`` ('*' or a comma-separated list) to call the API and the control plane."""
+def init_app(app: Flask, origins: str, control_origins: tuple[str, ...] = ()) -> None:
+    """Allow ``origins`` ('*' or a comma-separated list) to call the API, and only ``control_origins`` (never
+    '*') to call the control plane from a browser: a page anywhere must not reset a developer's sandbox."""
     allowed = None if origins.strip() == "*" else {o.strip().rstrip("/") for o in origins.split(",") if o.strip()}
+    control = set(control_origins)
 
     def permitted() -> str | None:
         origin = request.headers.get("Origin")
         if not origin or not request.path.startswith(SCOPES):
             return None
+        if request.path.startswith(CONTROL):
+            return origin if origin.rstrip("/") in control else None
         return origin if allowed is None or origin.rstrip("/") in allowed else None
 
     def preflight() -> Response | None:

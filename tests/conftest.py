@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,14 @@ from mockserver.auth import make_token
 NOW = "2025-06-07T15:30:00+02:00"
 TODAY = "2025-06-07"
 DEFAULT_TOKEN = make_token("sandbox", "sandbox-secret-key-change-me")
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's shell: a T4B_* variable there must not change what they see."""
+    for name in list(os.environ):
+        if name.startswith("T4B_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

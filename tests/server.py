@@ -7,6 +7,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +15,15 @@ from contextlib import contextmanager
 from conftest import NOW
 
 COMMAND = [sys.executable, "-m", "mockserver.cli", "serve"]
+CACHE_DIR = os.path.join(tempfile.gettempdir(), "tap4book-mock-tests-cache")
 
 
 @contextmanager
 def running(*args: str, timeout: float = 20.0) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A server on a free port (``--port 0``), stopped with SIGTERM afterwards; yields (process, base url)."""
-    env = {**os.environ, "T4B_LOG_FORMAT": "off"}
+    # Never the developer's T4B_* settings; datasets cached in the system temp folder, not in ~/.cache.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("T4B_")}
+    env.update(T4B_LOG_FORMAT="off", T4B_CACHE_DIR=CACHE_DIR)
     process = subprocess.Popen(
         [*COMMAND, "--port", "0", "--now", NOW, *args],
         stdout=subprocess.PIPE,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
+from mockserver import create_app
 from conftest import NOW
 
 
@@ -65,4 +65,12 @@ def test_text_access_log_line(client, capfd):
 def test_logs_are_off_in_tests(client, capfd):
     client.get("/api/health")
     assert capfd.readouterr().err == ""
-    assert not logging.getLogger("tap4book.access").isEnabledFor(logging.INFO)
+
+
+def test_each_app_keeps_its_own_log_format(capfd):
+    """A second app with logs off (the pytest plugin's, say) does not silence the first."""
+    loud = create_app({"now": NOW, "log_format": "text", "cache_dir": "off"}).test_client()
+    quiet = create_app({"now": NOW, "log_format": "off", "cache_dir": "off"}).test_client()
+    loud.get("/api/health")
+    quiet.get("/api/health")
+    assert capfd.readouterr().err.count("GET /api/health 200") == 1

@@ -24,6 +24,7 @@ from openapi_spec_validator.readers import read_from_filename
 from werkzeug.test import TestResponse
 
 from mockserver import create_app, openapi
+from mockserver.config import Config
 from mockserver.api import params
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, DOCUMENTED
@@ -37,7 +38,8 @@ FORMATS = ("json", "xml", "csv")
 @pytest.fixture(scope="module")
 def shared_app() -> Iterator[Flask]:
     """One app for the read-only sweeps (and for refused writes, which change nothing)."""
-    application = create_app({"now": NOW, "log_format": "off"})
+    # Module-scoped: built before the per-test fixture that clears T4B_* variables, so it ignores them itself.
+    application = create_app(Config.load({"now": NOW, "log_format": "off"}, environ={}))
     application.testing = False
     yield application
 

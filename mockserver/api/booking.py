@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from mockserver.api import body, params
 from mockserver.call import current_call, ok
-from mockserver.store import queries, writes
+from mockserver.store import writes
 
 bp = Blueprint("booking", __name__)
 
@@ -17,8 +17,7 @@ def create_appointment() -> Response:
     new = body.new_appointment()
     call = current_call()
     conn = call.db()
-    appointment_id = writes.create_appointment(conn, new, call.now(), strict=call.strict_lifecycle())
-    record = queries.get_appointment(conn, appointment_id)
+    record = writes.create_appointment(conn, new, call.now(), strict=call.strict_lifecycle())
     return ok({"appointment": record}, "Appointment created successfully", item="appointment")
 
 
@@ -29,6 +28,7 @@ def update_appointment(appointment_id: str) -> Response:
     status, slot_id = body.appointment_change()
     call = current_call()
     conn = call.db()
-    writes.update_appointment(conn, value, call.now(), status=status, slot_id=slot_id, strict=call.strict_lifecycle())
-    record = queries.get_appointment(conn, value)
+    record = writes.update_appointment(
+        conn, value, call.now(), status=status, slot_id=slot_id, strict=call.strict_lifecycle()
+    )
     return ok({"appointment": record}, "Appointment updated successfully", item="appointment")

@@ -137,7 +137,8 @@ def refresh_counters(conn: sqlite3.Connection) -> None:
 def fold(text: str) -> str:
     """Lower case without accents: the key that makes search case- and accent-insensitive."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # A NUL would end the text for SQLite's LIKE and the trigram index: what follows it could not be found.
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("\x00", " ")
 
 
 def phone_key(phone: str) -> str:

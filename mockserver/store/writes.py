@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from mockserver.clock import iso
 from mockserver.dataset import fill_plan
@@ -28,6 +29,7 @@ from mockserver.errors import (
     SlotUnavailable,
 )
 from mockserver.statuses import CANCELLED, COMPLETED, STRICT_TRANSITIONS, holds_place
+from mockserver.store.queries import get_appointment
 from mockserver.store.schema import client_keys, refresh_counters
 from mockserver.store.sqlite import transaction
 
@@ -135,8 +137,11 @@ def _refresh_client(conn: sqlite3.Connection, client_id: int) -> None:
     )
 
 
-def create_appointment(conn: sqlite3.Connection, new: NewAppointment, now: float, strict: bool = False) -> int:
-    """Book a place (any documented status; a cancelled one takes none); returns the new appointment's id."""
+def create_appointment(
+    conn: sqlite3.Connection, new: NewAppointment, now: float, strict: bool = False
+) -> dict[str, Any]:
+    """Book a place (any documented status; a cancelled one takes none); returns the new appointment, read in
+    the same transaction (a reset right after the commit cannot make it vanish from the answer)."""
     stamp = iso(now)
     with transaction(conn):
         _active_calendar(conn, new.calendar_id)
@@ -171,7 +176,7 @@ def create_appointment(conn: sqlite3.Connection, new: NewAppointment, now: float
             (slot.calendar_id,),
         )
         _refresh_client(conn, client_id)
-        return int(cursor.lastrowid or 0)
+        return get_appointment(conn, int(cursor.lastrowid or 0))
 
 
 def update_appointment(
@@ -181,8 +186,8 @@ def update_appointment(
     status: str | None = None,
     slot_id: int | None = None,
     strict: bool = False,
-) -> None:
-    """Change an appointment's status and/or move it to another slot of its calendar, atomically."""
+) -> dict[str, Any]:
+    """Change an appointment's status and/or move it to another slot of its calendar, atomically; returns it."""
     with transaction(conn):
         row = conn.execute(
             "SELECT status, slot_id, calendar_id, client_id FROM appointments WHERE appointment_id = ?",
@@ -226,6 +231,7 @@ def update_appointment(
         )
         if moving:
             _refresh_client(conn, client_id)
+        return get_appointment(conn, appointment_id)
 
 
 def fill_free_places(conn: sqlite3.Connection, seed: int, now: float) -> int:
