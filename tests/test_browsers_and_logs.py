@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mockserver import create_app
 from conftest import NOW
+
+from mockserver import create_app
 
 
 def test_preflight_allows_the_sandbox_headers(client):

@@ -282,8 +282,8 @@ def test_hostile_bodies_are_the_documented_400(client, method, url, raw, code):
 def test_an_unpaired_surrogate_in_a_name_is_refused_and_books_nothing(api):
     slot = future_free_slot(api)
     raw = (
-        '{"calendar_id": 1, "slot_id": %d, "client_firstname": "\\ud800", "client_lastname": "X",'
-        ' "client_email": "s@example.org", "client_phone": "+33612345678"}' % slot["slot_id"]
+        f'{{"calendar_id": 1, "slot_id": {slot["slot_id"]}, "client_firstname": "\\ud800", "client_lastname": "X",'
+        ' "client_email": "s@example.org", "client_phone": "+33612345678"}'
     )
     response = api.client.post(
         "/api/appointment", data=raw, headers={**api.headers(), "Content-Type": "application/json"}

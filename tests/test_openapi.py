@@ -24,8 +24,8 @@ from openapi_spec_validator.readers import read_from_filename
 from werkzeug.test import TestResponse
 
 from mockserver import create_app, openapi
-from mockserver.config import Config
 from mockserver.api import params
+from mockserver.config import Config
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, DOCUMENTED
 from mockserver.statuses import STATUSES

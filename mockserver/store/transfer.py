@@ -68,7 +68,8 @@ def _rows(document: Any, table: str) -> list[tuple[Any, ...]]:
                 or (expected == (str,) and not _encodable(value))
             ):
                 raise InvalidParameter(
-                    f"dataset.tables.{table}[{number}].{column}: expected {expected[0].__name__}, got {repr(value)[:80]}"
+                    f"dataset.tables.{table}[{number}].{column}: expected {expected[0].__name__},"
+                    f" got {repr(value)[:80]}"
                 )
     return values
 
