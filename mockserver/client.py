@@ -146,7 +146,7 @@ class SandboxClient:
         all_tenants: bool = False,
         keep_rules: bool = False,
         keep_journal: bool = False,
-        keep_clock: bool = False,
+        keep_clock: bool = True,
     ) -> dict[str, Any]:
         body = {
             "seed": seed,
@@ -165,11 +165,15 @@ class SandboxClient:
     def clock(self) -> dict[str, Any]:
         return self._control("GET", "/clock")
 
-    def freeze(self, at: str | None = None) -> dict[str, Any]:
-        return self._control("POST", "/clock/freeze", {"at": at} if at else {})
+    def freeze(self, at: str | None = None, *, rebase: bool = False) -> dict[str, Any]:
+        """Stop the clock (at ``at``); ``rebase`` rebuilds the tenant's data around the new date."""
+        body: dict[str, Any] = {"at": at} if at else {}
+        if rebase:
+            body["rebase"] = True
+        return self._control("POST", "/clock/freeze", body)
 
-    def advance(self, by: str | float) -> dict[str, Any]:
-        return self._control("POST", "/clock/advance", {"by": by})
+    def advance(self, by: str | float, *, rebase: bool = False) -> dict[str, Any]:
+        return self._control("POST", "/clock/advance", {"by": by, **({"rebase": True} if rebase else {})})
 
     def real_time(self) -> dict[str, Any]:
         return self._control("POST", "/clock/real", {})
@@ -206,6 +210,23 @@ class SandboxClient:
 
     def tenants(self) -> list[dict[str, Any]]:
         return self._control("GET", "/tenants", scoped=False)
+
+    def delete_tenant(self) -> None:
+        """Forget this client's tenant (its data, rules, clock and journal); naming it again makes it afresh."""
+        if not self.tenant:
+            raise ControlError("delete_tenant needs a client with a tenant name")
+        space = "debug" if self.debug else self.account_space()
+        self._control("DELETE", f"/tenants/{space}/{urllib.parse.quote(self.tenant)}")
+
+    def account_space(self) -> str:
+        """The space this client's credentials land in (the token's account), as the server says."""
+        return str(self._control("GET", "/settings")["tenant"]).partition("/")[0]
+
+    def settings(self) -> dict[str, Any]:
+        return self._control("GET", "/settings")
+
+    def change_settings(self, **settings: Any) -> dict[str, Any]:
+        return self._control("POST", "/settings", settings)
 
     def export_dataset(self) -> dict[str, Any]:
         return self._control("GET", "/dataset")

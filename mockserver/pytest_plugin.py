@@ -2,7 +2,7 @@
 
 * ``tap4book_server`` (session): a real sandbox server on a free port in a background thread, or the server
   at ``--tap4book-url`` / ``T4B_URL`` when one is already running (a CI service container).
-* ``tap4book`` (function): a ``mockserver.testing.Sandbox`` on a freshly reset tenant: ``url``, ``token``,
+* ``tap4book`` (function): a ``mockserver.testing.SandboxTenant`` on a freshly reset tenant: ``url``, ``token``,
   ``headers``, ``get/post/put/delete``, and the control plane (``add_rule``, ``freeze``, ``advance``,
   ``journal``, ``load_scenario``...). Each xdist worker and each test uses its own tenant, so tests never see
   each other, even on one shared server.
@@ -13,13 +13,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from mockserver.testing import Sandbox, SandboxServer
+from mockserver.app import create_app
+from mockserver.auth import AccountBook
+from mockserver.client import ControlError
+from mockserver.config import Config
+from mockserver.testing import SandboxServer, SandboxTenant
 
 _SERVERS: list[SandboxServer] = []
 
@@ -62,9 +67,6 @@ def tap4book_server(pytestconfig: pytest.Config, tap4book_settings: dict[str, An
 @pytest.fixture(scope="session")
 def tap4book_token(tap4book_settings: dict[str, Any]) -> str:
     """The default account's access token (from the accounts file the server uses)."""
-    from mockserver.auth import AccountBook
-    from mockserver.config import Config
-
     return AccountBook.load(Config.load(tap4book_settings).accounts_file).default.token
 
 
@@ -74,21 +76,27 @@ def _tenant_name() -> str:
     return f"pytest-{worker}-{os.getpid()}"
 
 
-@pytest.fixture
-def tap4book(tap4book_server: str, tap4book_token: str) -> Sandbox:
-    """A sandbox tenant reset to the seeded dataset, with its rules, clock and journal cleared."""
-    sandbox = Sandbox(
+@pytest.fixture(scope="session")
+def _tap4book_tenant(tap4book_server: str, tap4book_token: str) -> Iterator[SandboxTenant]:
+    """This test process's tenant; deleted at the end, so that runs against a shared server leave nothing."""
+    tenant = SandboxTenant(
         tap4book_server, tap4book_token, tenant=_tenant_name(), admin_token=os.environ.get("T4B_ADMIN_TOKEN")
     )
-    sandbox.reset()
-    return sandbox
+    yield tenant
+    with contextlib.suppress(OSError, ControlError):
+        tenant.delete_tenant()
+
+
+@pytest.fixture
+def tap4book(_tap4book_tenant: SandboxTenant) -> SandboxTenant:
+    """A sandbox tenant reset to the seeded dataset, with its rules, journal and clock back to the server's."""
+    _tap4book_tenant.reset(keep_clock=False)
+    return _tap4book_tenant
 
 
 @pytest.fixture
 def tap4book_app(tap4book_settings: dict[str, Any]) -> Any:
     """A fresh in-process sandbox app (no socket): fastest for tests that only need the API's answers."""
-    from mockserver.app import create_app
-
     return create_app(tap4book_settings)
 
 

@@ -19,8 +19,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from copy import deepcopy
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -28,21 +29,34 @@ from flask import Response
 
 from mockserver.errors import InvalidParameter
 
-FORMATS = ("json", "xml", "csv")
-CONTENT_TYPES = {
-    "json": "application/json; charset=utf-8",
-    "xml": "application/xml; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-}
-_MEDIA = {
-    "application/json": "json",
-    "text/json": "json",
-    "application/xml": "xml",
-    "text/xml": "xml",
-    "text/csv": "csv",
-    "application/csv": "csv",
-}
-_PREFERENCE = {"json": 3, "xml": 2, "csv": 1}
+
+@dataclass(frozen=True)
+class Format:
+    """One output format: what it is called, what it is served as, and how an envelope becomes its body.
+
+    ``headers`` adds response headers (CSV carries the pagination there, having no envelope); ``preference``
+    breaks ties between Accept types of equal quality.
+    """
+
+    name: str
+    content_type: str
+    media_types: tuple[str, ...]
+    preference: int
+    render: Callable[[Mapping[str, Any], str, tuple[str, ...]], bytes]
+    headers: Callable[[Mapping[str, Any]], dict[str, str]] = lambda _envelope: {}
+
+
+REGISTRY: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> Format:
+    """Add a format; the order of registration is the order GET /api/ lists them in."""
+    REGISTRY[fmt.name] = fmt
+    _MEDIA.update(dict.fromkeys(fmt.media_types, fmt.name))
+    return fmt
+
+
+_MEDIA: dict[str, str] = {}
 
 
 def negotiate(format_param: str | None, accept: Any) -> str:
@@ -54,10 +68,10 @@ def negotiate(format_param: str | None, accept: Any) -> str:
     """
     if format_param is not None:
         fmt = format_param.strip().lower()
-        if fmt not in FORMATS:
+        if fmt not in REGISTRY:
             raise InvalidParameter(
-                f"Unsupported format {format_param!r}: use json, xml or csv",
-                details={"parameter": "format", "allowed": list(FORMATS)},
+                f"Unsupported format {format_param!r}: use {', '.join(REGISTRY)}",
+                details={"parameter": "format", "allowed": list(REGISTRY)},
             )
         return fmt
     best, best_q = "json", 0.0
@@ -67,7 +81,7 @@ def negotiate(format_param: str | None, accept: Any) -> str:
         if media == "text/html":
             html_q = max(html_q, quality)
         fmt = _MEDIA.get(media)
-        if fmt and quality > 0 and (quality, _PREFERENCE[fmt]) > (best_q, _PREFERENCE[best]):
+        if fmt and quality > 0 and (quality, REGISTRY[fmt].preference) > (best_q, REGISTRY[best].preference):
             best, best_q = fmt, quality
     if best_q == 0.0 or html_q >= best_q:
         return "json"
@@ -82,21 +96,22 @@ def respond(
     ``item`` names the elements of a top-level data array in XML; ``columns`` is the CSV header to use
     when a list is empty, so that an export of zero rows still says what its columns are.
     """
-    headers: dict[str, str] = {}
-    if fmt == "xml":
-        body = to_xml(envelope, item)
-    elif fmt == "csv":
-        body = to_csv(envelope, columns)
-        pagination = envelope.get("pagination")
-        if pagination:
-            headers.update({f"X-Pagination-{_title(k)}": _scalar(v) for k, v in pagination.items()})
-    else:
-        body = to_json(envelope)
-    return Response(body, status=status, headers=headers, content_type=CONTENT_TYPES[fmt])
+    chosen = REGISTRY[fmt]
+    body = chosen.render(envelope, item, columns)
+    return Response(body, status=status, headers=chosen.headers(envelope), content_type=chosen.content_type)
+
+
+def content_type(fmt: str) -> str:
+    return REGISTRY[fmt].content_type
 
 
 def _title(key: str) -> str:
     return "-".join(part.capitalize() for part in key.split("_"))
+
+
+def _pagination_headers(envelope: Mapping[str, Any]) -> dict[str, str]:
+    pagination = envelope.get("pagination")
+    return {f"X-Pagination-{_title(k)}": _scalar(v) for k, v in pagination.items()} if pagination else {}
 
 
 # --- JSON ----------------------------------------------------------------------------------------
@@ -299,3 +314,35 @@ def to_csv(envelope: Mapping[str, Any], empty_columns: tuple[str, ...] = ()) -> 
         values = row.values() if tuple(row) == order else (row.get(column) for column in order)
         writer.writerow([safe_cell(value) for value in values])
     return out.getvalue().encode()
+
+
+register(
+    Format(
+        "json",
+        "application/json; charset=utf-8",
+        ("application/json", "text/json"),
+        3,
+        lambda envelope, _item, _columns: to_json(envelope),
+    )
+)
+register(
+    Format(
+        "xml",
+        "application/xml; charset=utf-8",
+        ("application/xml", "text/xml"),
+        2,
+        lambda envelope, item, _columns: to_xml(envelope, item),
+    )
+)
+register(
+    Format(
+        "csv",
+        "text/csv; charset=utf-8",
+        ("text/csv", "application/csv"),
+        1,
+        lambda envelope, _item, columns: to_csv(envelope, columns),
+        _pagination_headers,
+    )
+)
+#: The format names, in the order GET /api/ lists them.
+FORMATS = tuple(REGISTRY)

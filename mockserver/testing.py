@@ -1,8 +1,9 @@
 """A sandbox server in a background thread, for test suites (the pytest plugin uses it).
 
 It serves the real app on a real socket (port 0: a free one), with werkzeug's threaded server: no extra
-process to manage, and faults that need a socket behave as under gunicorn only where noted in
-docs/control-api.md. ``Sandbox`` is the handle a test uses: URL, token, HTTP calls and control operations.
+process to manage, and faults that need a socket behave as under the real server only where noted in
+docs/control-api.md. ``SandboxTenant`` is the handle a test uses: URL, token, HTTP calls and control operations
+on its own tenant.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class SandboxServer:
         return self.app.extensions["tap4book"].accounts.default.token
 
 
-class Sandbox(SandboxClient):
+class SandboxTenant(SandboxClient):
     """What a test gets: a client bound to one tenant of a running sandbox, plus its URL and token."""
 
     def __init__(self, url: str, token: str, tenant: str | None = None, admin_token: str | None = None) -> None:

@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from mockserver import create_app
 from mockserver.auth import make_token
+from mockserver.render import content_type
 
 #: The documentation's example instant, in Paris summer time.
 NOW = "2025-06-07T15:30:00+02:00"
@@ -117,8 +118,7 @@ def csv_rows(response: TestResponse) -> list[dict[str, str]]:
 def assert_error(response: TestResponse, code: str, status: int, fmt: str = "json") -> dict[str, Any]:
     """The one error shape, in any format: status, error_code, message and the envelope's bookkeeping."""
     assert response.status_code == status, response.get_data(as_text=True)
-    expected_type = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}[fmt]
-    assert response.headers["Content-Type"].startswith(expected_type)
+    assert response.headers["Content-Type"] == content_type(fmt)
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
         assert len(rows) == 1

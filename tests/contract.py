@@ -126,6 +126,22 @@ def _validator(pointer: str) -> Draft202012Validator:
 # --- the check --------------------------------------------------------------------------------------
 
 
+#: Query parameters every operation takes (the envelope's switches), declared or not.
+GLOBAL_QUERY = frozenset({"format", "debug", "access_token", "__scenario"})
+
+
+def declared_query(template: str, method: str) -> set[str]:
+    """The query parameters an operation declares, its path's included ($ref resolved)."""
+    item = spec()["paths"][template]
+    names = set()
+    for parameter in [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]:
+        if "$ref" in parameter:
+            parameter = lookup(parameter["$ref"].lstrip("#"))
+        if parameter.get("in") == "query":
+            names.add(parameter["name"])
+    return names
+
+
 def validate_response(
     method: str,
     path: str,
@@ -166,6 +182,12 @@ def validate_response(
         where = "EndpointNotFound"
     else:
         op_pointer = f"/paths/{_escape(template)}/{method.lower()}"
+        if status < 400:
+            undeclared = sorted(set(query) - declared_query(template, method) - GLOBAL_QUERY)
+            assert not undeclared, (
+                f"{request}: query parameter {undeclared[0]!r} is not declared for {method.upper()} {template}:"
+                " a filter the server reads must be in the description"
+            )
         responses = operation["responses"]
         key = str(status)
         if forced and status >= 400 and "default" in responses:

@@ -6,6 +6,7 @@ import pytest
 from conftest import DEFAULT_TOKEN, NOW, Api, assert_error
 
 from mockserver.auth import AccountBook, make_token
+from mockserver.render import FORMATS
 
 SECOND = make_token("sandbox-2", "second-sandbox-secret")
 STAGING = make_token("staging-demo", "staging-demo-secret")
@@ -29,7 +30,7 @@ def test_a_near_miss_token_is_refused_with_a_hint(client, token, hint):
     assert "debug" not in client.get("/api/calendars", headers={"Access-Token": token}).get_json()
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml", "csv"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_missing_token_is_auth_required(client, fmt):
     body = assert_error(client.get(f"/api/calendars?format={fmt}"), "AUTH_REQUIRED", 401, fmt)
     assert "Access-Token" in body["message"]

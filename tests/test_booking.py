@@ -8,6 +8,8 @@ import pytest
 from conftest import NOW, Api, assert_error, csv_rows
 from test_control import booking, future_free_slot
 
+from mockserver.render import FORMATS
+
 
 def snapshot(api: Api, slot_id: int) -> dict:
     """Everything a booking may move: the slot, calendar totals, statistics and client count."""
@@ -293,7 +295,7 @@ def test_the_strict_lifecycle_is_an_opt_in(app, client, api, first, then, how):
     assert api.data(f"/api/appointments/{aid}") == before
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml", "csv"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_hostile_text_round_trips_in_every_format(api, fmt):
     slot = future_free_slot(api)
     names = {"client_firstname": '=HYPERLINK("http://x")', "client_lastname": "L'Hôte <b>&amp; 🎉 «ça»"}

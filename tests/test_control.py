@@ -9,8 +9,7 @@ from conftest import NOW, Api, assert_error
 
 from mockserver import create_app
 from mockserver.errors import DOCUMENTED
-
-FORMATS = ("json", "xml", "csv")
+from mockserver.render import FORMATS
 
 
 def future_free_slot(api: Api, day: str = "2025-06-20", calendar_id: int = 1) -> dict:

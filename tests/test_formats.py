@@ -6,8 +6,8 @@ import pytest
 from conftest import DEFAULT_TOKEN, assert_error, csv_rows
 from lxml import etree
 
+from mockserver.render import FORMATS, negotiate, safe_cell
 from mockserver.render import csv_rows as flatten
-from mockserver.render import negotiate, safe_cell
 
 
 def accept(*pairs):
@@ -152,7 +152,7 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml", "csv"])
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(("path", "headers", "code", "status"), FAILURES)
 def test_every_failure_has_the_error_envelope_in_every_format(client, fmt, path, headers, code, status):
     joiner = "&" if "?" in path else "?"

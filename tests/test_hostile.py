@@ -380,8 +380,8 @@ def test_without_the_control_api_no_switch_forces_anything(client):
     assert client.get("/api/health?__scenario=AUTH_INVALID").status_code == 200
 
 
-def test_tokens_are_masked_wherever_they_appear_in_the_journal(client):
-    client.get(
+def test_tokens_are_masked_wherever_they_appear_in_the_journal(app, client):
+    app.test_client().get(  # unchecked: Access_Token is no declared parameter
         f"/api/calendars?Access_Token={DEFAULT_TOKEN}",
         headers={
             "Referer": f"http://app.example/?access_token={DEFAULT_TOKEN}",

@@ -28,11 +28,10 @@ from mockserver.api import params
 from mockserver.config import Config
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, DOCUMENTED
+from mockserver.render import FORMATS
 from mockserver.statuses import STATUSES
 from mockserver.store import transfer
 from mockserver.tenancy import TENANT_NAME
-
-FORMATS = ("json", "xml", "csv")
 
 
 @pytest.fixture(scope="module")

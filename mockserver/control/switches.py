@@ -22,7 +22,7 @@ from mockserver import envelope
 from mockserver.call import Call, fail
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, InvalidParameter, from_code
-from mockserver.render import CONTENT_TYPES
+from mockserver.render import content_type
 
 SCENARIO_HEADER = "X-Mock-Scenario"
 SCENARIO_PARAM = "__scenario"
@@ -115,7 +115,7 @@ def _fault(call: Call, fault: str) -> Response | None:
             return Response(b"", status=200)
         return Response(b"", status=502, headers={FAULT_HEADER: fault})
     if fault == "empty_response":
-        return Response(b"", status=200, headers={FAULT_HEADER: fault}, content_type=CONTENT_TYPES[call.fmt])
+        return Response(b"", status=200, headers={FAULT_HEADER: fault}, content_type=content_type(call.fmt))
     return None  # malformed_body / truncated_body damage the real response, in after_view
 
 
