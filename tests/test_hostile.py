@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from conftest import DEFAULT_TOKEN, NOW, Api, assert_error
 from test_control import booking, future_free_slot
 
@@ -381,7 +382,7 @@ def test_without_the_control_api_no_switch_forces_anything(client):
 
 
 def test_tokens_are_masked_wherever_they_appear_in_the_journal(app, client):
-    app.test_client().get(  # unchecked: Access_Token is no declared parameter
+    FlaskClient(app).get(  # unchecked: Access_Token is no declared parameter
         f"/api/calendars?Access_Token={DEFAULT_TOKEN}",
         headers={
             "Referer": f"http://app.example/?access_token={DEFAULT_TOKEN}",
