@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockserver import api, auth, cors, openapi
+from mockserver import api, auth, cors, home, openapi
 from mockserver.accesslog import AccessLog
 from mockserver.call import answers, context
 from mockserver.config import Config
@@ -41,9 +41,13 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     app.after_request(_finish)
     app.teardown_request(_end)
     api.register(app)
+    app.register_blueprint(home.bp)
     if settings.control_api:
         app.register_blueprint(control_views.bp)
         app.register_blueprint(openapi.bp)  # the description and its page, under /__mock/ too
+    else:
+        # Readiness stays for health checks: it reveals nothing and changes nothing.
+        app.add_url_rule("/__mock/ready", "control.ready", control_views.ready)
     _register_errors(app)
     cors.init_app(app, settings.cors_origins, settings.control_origins)
     return app

@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("store", {"store"}),
     ("sandbox", {"sandbox"}),
     ("request context", {"call"}),
-    ("planes", {"api", "control", "openapi", "cors", "console"}),
+    ("planes", {"api", "control", "openapi", "cors", "console", "home"}),
     ("entry points", {"app", "server", "cli", "pytest_plugin", "testing", "probe", "__init__"}),
 ]
 PLANES = ("api", "control")
