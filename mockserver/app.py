@@ -6,7 +6,9 @@ One request flows: ``_begin`` (call context: format, debug, tenant; scenario swi
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -129,6 +131,28 @@ def _end(_exc: BaseException | None) -> None:
         call.close()
 
 
+def _nearest_endpoint(app: Flask) -> str:
+    """The documented route closest to the path asked for, by spelling."""
+    routes = {
+        (
+            rule.rule.replace("<", "{").replace(">", "}"),
+            ", ".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})),
+        )
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(("/api", "/__mock"))
+    }
+    templates = sorted(route for route, _ in routes)
+    shape = re.sub(r"/\d+(?=/|$)", "/{id}", request.path.rstrip("/") or "/")
+    shape = re.sub(r"\{(id|number|calendar_id|appointment_id|slot_id)\}", "{id}", shape)
+    candidates = {re.sub(r"\{[a-z_]+\}", "{id}", t): t for t in templates}
+    close = difflib.get_close_matches(shape, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        return "No such endpoint: GET /api/ lists the API's endpoints, GET /__mock/ the control API's."
+    template = candidates[close[0]]
+    methods = next(m for route, m in routes if route == template)
+    return f"The nearest endpoint is {methods} {close[0]}."
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError) -> Response:
@@ -139,12 +163,18 @@ def _register_errors(app: Flask) -> None:
         if isinstance(err, MethodNotAllowed):
             allowed = sorted(set(err.valid_methods or ()) - {"HEAD", "OPTIONS"})
             response = answers.fail(
-                EndpointNotFound(f"No endpoint {request.method} {request.path}; allowed: {', '.join(allowed)}")
+                EndpointNotFound(
+                    f"No endpoint {request.method} {request.path}; allowed: {', '.join(allowed)}",
+                    hint=f"{request.path} takes {' or '.join(allowed)}, not {request.method}"
+                    + ("; POST /api/appointment creates an appointment." if "PUT" in allowed else "."),
+                )
             )
             response.headers["Allow"] = ", ".join(allowed)
             return response
         if isinstance(err, NotFound):
-            return answers.fail(EndpointNotFound(f"Endpoint not found: {request.method} {request.path}"))
+            return answers.fail(
+                EndpointNotFound(f"Endpoint not found: {request.method} {request.path}", hint=_nearest_endpoint(app))
+            )
         if isinstance(err, RequestEntityTooLarge):
             limit = app.config["MAX_CONTENT_LENGTH"]
             return answers.fail(PayloadTooLarge(f"Request body too large (limit {limit} bytes)"))

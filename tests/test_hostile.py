@@ -13,7 +13,7 @@ from test_control import booking, future_free_slot
 
 from mockserver.auth import make_token
 
-PRODUCTION_DEMO = make_token("production-demo", "production-demo-secret-key")
+PRODUCTION_DEMO = make_token("production-demo", "production-demo-secret")
 
 
 def _state(client: Any) -> tuple[Any, ...]:

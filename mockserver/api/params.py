@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from mockserver.errors import DateRangeTooLarge, InvalidDateFormat, InvalidParameter
 from mockserver.statuses import STATUSES
@@ -81,8 +81,25 @@ def parse_day(name: str, raw: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidDateFormat(
-            f"{name} must be a date in YYYY-MM-DD format, got {raw!r}", details={"parameter": name}
+            f"{name} must be a date in YYYY-MM-DD format, got {raw!r}",
+            details={"parameter": name},
+            hint=_date_hint(name, text),
         ) from None
+
+
+def _date_hint(name: str, text: str) -> str:
+    """What is wrong with a date, in the words an integrator would use."""
+    for pattern, order in (("%d/%m/%Y", "DD/MM/YYYY"), ("%d-%m-%Y", "DD-MM-YYYY"), ("%Y/%m/%d", "YYYY/MM/DD")):
+        try:
+            fixed = datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+        return f"{name} looks like {order}; the API takes YYYY-MM-DD: {name}={fixed}."
+    if _DATE.fullmatch(text):
+        return f"{text} has the right shape but is no calendar date (month 01-12, a day that exists in that month)."
+    if "T" in text:
+        return f"{name} is a day, not an instant: {name}={text.split('T')[0]}."
+    return f"{name} takes a day written YYYY-MM-DD, such as 2025-06-15."
 
 
 def date_range(start: date | None, end: date | None, names: tuple[str, str]) -> None:
@@ -93,7 +110,9 @@ def date_range(start: date | None, end: date | None, names: tuple[str, str]) -> 
         raise InvalidParameter(f"{names[0]} ({start}) is after {names[1]} ({end})")
     if (end - start).days > MAX_RANGE_DAYS:
         raise DateRangeTooLarge(
-            f"Date range too large: {(end - start).days} days between {names[0]} and {names[1]} (max {MAX_RANGE_DAYS})"
+            f"Date range too large: {(end - start).days} days between {names[0]} and {names[1]} (max {MAX_RANGE_DAYS})",
+            hint=f"Split the range: {names[0]}={start} to {names[1]}={start + timedelta(days=MAX_RANGE_DAYS)} first,"
+            " then the rest (365 days at most per call).",
         )
 
 
