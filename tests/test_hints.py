@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import DEFAULT_TOKEN, NOW, Api
+from conftest import DEFAULT_TOKEN, NOW
 from test_control import booking, future_free_slot
 
 from mockserver.auth import make_token

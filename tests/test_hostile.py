@@ -7,8 +7,8 @@ import threading
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from conftest import DEFAULT_TOKEN, NOW, Api, assert_error
+from flask.testing import FlaskClient
 from test_control import booking, future_free_slot
 
 from mockserver.auth import make_token
