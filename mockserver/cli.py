@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 import sys
+import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
-from mockserver.config import ENVIRONMENTS, LOG_FORMATS, Config, ConfigError
+from mockserver import tail
+from mockserver.config import Config, ConfigError
 from mockserver.probe import cli as probe_cli
 from mockserver.version import __version__
 
@@ -30,9 +35,37 @@ def _env_help(name: str, text: str | None = None) -> str:
         shown = "true" if default else "false"
     elif isinstance(default, tuple):
         shown = ",".join(default) or "none"
+    elif default is None:
+        shown = "real time" if name == "now" else "none"
     else:
-        shown = "real time" if default is None and name == "now" else default
+        shown = default
     return f"{text or Config.describe(name)} [env {Config.env_name(name)}; default: {shown}]"
+
+
+def _add_flag(parser: argparse.ArgumentParser, spec: Any) -> None:
+    """The ``serve`` flag of a setting: ``--no-NAME`` for a switch that is on by default, ``--NAME`` for one
+    that is off, ``--NAME VALUE`` otherwise (parsed by Config, like its variable)."""
+    meta = spec.metadata
+    name = spec.name.replace("_", "-")
+    if isinstance(spec.default, bool):
+        flag = f"--no-{name}" if spec.default else f"--{name}"
+        verb = "turn off: " if spec.default else ""
+        parser.add_argument(
+            flag,
+            dest=spec.name,
+            action="store_const",
+            const=not spec.default,
+            help=_env_help(spec.name, verb + meta["doc"]),
+        )
+        return
+    parser.add_argument(
+        meta["flag"] or f"--{name}",
+        dest=spec.name,
+        metavar=meta["metavar"],
+        choices=meta["choices"],
+        action="append" if meta["repeat"] else "store",
+        help=_env_help(spec.name),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,37 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the sandbox on gunicorn. Prints one JSON line "
         '{"event": "ready", "url": ...} on stdout once it serves data.',
     )
-    serve.add_argument("--host", help=_env_help("host"))
-    serve.add_argument("--port", help=_env_help("port"))
-    serve.add_argument("--workers", help=_env_help("workers"))
-    serve.add_argument("--threads", help=_env_help("threads"))
-    serve.add_argument("--seed", help=_env_help("seed"))
-    serve.add_argument("--now", metavar="ISO-8601", help=_env_help("now"))
-    serve.add_argument("--environment", choices=ENVIRONMENTS, help=_env_help("environment"))
-    serve.add_argument(
-        "--no-debug-mode",
-        dest="debug_mode",
-        action="store_const",
-        const=False,
-        help=_env_help("debug_mode", "refuse debug=true / X-Debug requests"),
-    )
-    serve.add_argument(
-        "--no-control-api",
-        dest="control_api",
-        action="store_const",
-        const=False,
-        help=_env_help("control_api", "do not serve the /__mock/ control API"),
-    )
-    serve.add_argument("--admin-token", help=_env_help("admin_token"))
-    serve.add_argument("--accounts", dest="accounts_file", metavar="FILE", help=_env_help("accounts_file"))
-    serve.add_argument("--data-dir", help=_env_help("data_dir"))
-    serve.add_argument("--cache-dir", help=_env_help("cache_dir"))
-    serve.add_argument("--journal-size", help=_env_help("journal_size"))
-    serve.add_argument("--scale", help=_env_help("scale"))
-    serve.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_env_help("scenario"))
-    serve.add_argument("--cors-origins", help=_env_help("cors_origins"))
-    serve.add_argument("--max-body-bytes", help=_env_help("max_body_bytes"))
-    serve.add_argument("--log-format", choices=LOG_FORMATS, help=_env_help("log_format"))
+    for spec in Config.options():
+        _add_flag(serve, spec)
 
     token = commands.add_parser(
         "token",
@@ -92,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--account", help="entity_account_id (default: the default sandbox account)")
     token.add_argument("--secret", help="entity_secret_key (default: the account's key in the accounts file)")
     token.add_argument("--accounts", dest="accounts_file", metavar="FILE", help=_env_help("accounts_file"))
+    health = commands.add_parser(
+        "health",
+        help="exit 0 if a sandbox is ready (for container health checks)",
+        description="GET /__mock/ready of the sandbox at --url, or of the one whose ready line is in --ready-file "
+        "(T4B_READY_FILE): exit 0 when it answers 200, 1 otherwise. No rule or preset can fail that path.",
+    )
+    health.add_argument("--url", help="the sandbox's base URL (default: read from the ready file)")
+    health.add_argument("--ready-file", default=os.environ.get("T4B_READY_FILE"), help="[env T4B_READY_FILE]")
+    health.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer (default 2)")
+    tail.add_parser(commands)
     probe_cli.add_parser(commands)
     return parser
 
@@ -105,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _token(parser, args)
     if args.command == "probe":
         return probe_cli.run(args)
+    if args.command == "tail":
+        return tail.run(args)
+    if args.command == "health":
+        return _health(args)
     parser.print_help()
     return 2
 
@@ -141,6 +159,23 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(2, f"{PROG}: error: cannot start: {_one_line(exc)}\n")
     server.serve(app, sock, config.workers, config.threads)
     return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    url = args.url
+    if url is None:
+        try:
+            url = json.loads(Path(args.ready_file or "").read_text(encoding="utf-8"))["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            print(f"{PROG}: error: no --url and no readable ready file ({args.ready_file!r})", file=sys.stderr)
+            return 1
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url.rstrip("/") + "/__mock/ready", timeout=args.timeout) as reply:
+            return 0 if reply.status == 200 else 1
+    except (OSError, ValueError) as exc:
+        print(f"{PROG}: error: {url} is not ready: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:

@@ -75,8 +75,20 @@ def _origin_list(value: Any) -> tuple[str, ...]:
     return origins
 
 
-def _option(default: Any, parse: Callable[[Any], Any], doc: str) -> Any:
-    return field(default=default, metadata={"parse": parse, "doc": doc})
+def _option(
+    default: Any,
+    parse: Callable[[Any], Any],
+    doc: str,
+    *,
+    flag: str | None = None,
+    metavar: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    repeat: bool = False,
+) -> Any:
+    """A setting: its default, parser and help; ``flag`` etc. shape its ``serve`` flag (cli.py builds the flags
+    from these fields, so that a setting, its variable and its flag cannot drift apart)."""
+    metadata = {"parse": parse, "doc": doc, "flag": flag, "metavar": metavar, "choices": choices, "repeat": repeat}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -88,12 +100,21 @@ class Config:
     # worker fight over the GIL and the p99 triples. More threads serve slow rules (delay_ms) concurrently.
     threads: int = _option(1, _int_between(1, 256), "threads per worker process (1: gunicorn sync workers)")
     seed: int = _option(42, _int_between(0, 2**63 - 1), "seed of the generated dataset")
-    now: float | None = _option(None, parse_instant, "freeze the sandbox clock at this ISO-8601 instant")
-    environment: str = _option("staging", _choice(ENVIRONMENTS), "which environment's API keys are accepted")
+    now: float | None = _option(
+        None,
+        parse_instant,
+        "freeze the sandbox clock at this ISO-8601 instant ('real': the real clock)",
+        metavar="ISO-8601",
+    )
+    environment: str = _option(
+        "staging", _choice(ENVIRONMENTS), "which environment's API keys are accepted", choices=ENVIRONMENTS
+    )
     debug_mode: bool = _option(True, parse_bool, "serve debug=true / X-Debug requests without a token")
     control_api: bool = _option(True, parse_bool, "serve the /__mock/ control API")
     admin_token: str | None = _option(None, _optional_text, "token the control API requires, if set")
-    accounts_file: str | None = _option(None, _optional_text, "JSON file of API accounts")
+    accounts_file: str | None = _option(
+        None, _optional_text, "JSON file of API accounts", flag="--accounts", metavar="FILE"
+    )
     data_dir: str | None = _option(None, _optional_text, "where tenant databases live (default: temp)")
     cache_dir: str | None = _option(
         None, _optional_text, "where generated datasets are kept between starts ('off': nowhere; default: ~/.cache)"
@@ -114,13 +135,18 @@ class Config:
     )
     cache_keep: int = _option(8, _int_between(1, 1000), "generated datasets kept in the cache directory (newest)")
     scale: int = _option(1, _int_between(1, 199), "dataset size multiplier (5 calendars, 50 clients each)")
-    scenario: tuple[str, ...] = _option((), _name_list, "scenario presets loaded at start (names or files)")
+    scenario: tuple[str, ...] = _option(
+        (), _name_list, "scenario presets loaded at start (names or files)", metavar="NAME|FILE", repeat=True
+    )
     cors_origins: str = _option("*", lambda v: str(v).strip(), "allowed CORS origins of the API ('*' or a comma list)")
     control_origins: tuple[str, ...] = _option(
         (), _origin_list, "web origins besides the server's own allowed to call the control API (comma list)"
     )
     max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
-    log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off")
+    log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off", choices=LOG_FORMATS)
+    ready_file: str | None = _option(
+        None, _optional_text, "also write the ready line to this file (tap4book-mock health reads it)", metavar="FILE"
+    )
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -146,6 +172,11 @@ class Config:
     @staticmethod
     def describe(name: str) -> str:
         return _FIELDS[name].metadata["doc"]
+
+    @staticmethod
+    def options() -> list[Any]:
+        """Every setting's field (name, default, metadata), in declaration order."""
+        return list(fields(Config))
 
 
 _FIELDS = {spec.name: spec for spec in fields(Config)}

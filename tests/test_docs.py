@@ -151,7 +151,7 @@ def test_the_block_runs_and_keeps_its_promises(block: Block, sandbox: str) -> No
     position = 0
     for promise in block.promises:
         found = output.find(promise, position)
-        assert found >= 0, f"{block.name} promised {promise!r}, not in the output (after the previous promise):\n{output[-3000:]}"
+        assert found >= 0, f"{block.name} promised {promise!r}, not in the output (after the last):\n{output[-3000:]}"
         position = found + len(promise)
 
 

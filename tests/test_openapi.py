@@ -175,6 +175,8 @@ def test_every_api_response_offers_the_three_formats_and_every_control_response_
                 media = set(_resolve(response).get("content", {}))
                 if template.startswith("/api"):
                     assert media == {"application/json", "application/xml", "text/csv"}, (method, template, status)
+                elif template == "/__mock/journal/stream" and status == "200":
+                    assert media == {"text/event-stream"}
                 elif not operation["operationId"].startswith("openapi") or int(status) >= 400:
                     assert media == {"application/json"}, (method, template, status)
 
@@ -675,6 +677,11 @@ def test_every_control_operation_answers_as_described(client: FlaskClient) -> No
         ("POST", "/__mock/scenarios/apocalypse", None, {}, 404),
         ("GET", "/api/calendars", None, debug, 200),
         ("GET", "/__mock/journal?limit=5", None, {}, 200),
+        ("GET", "/__mock/about", None, debug, 200),
+        ("GET", "/__mock/week?calendar_id=1&start=2025-06-09", None, {}, 200),
+        ("GET", "/__mock/week?calendar_id=999", None, {}, 404),
+        ("GET", "/__mock/week?start=June", None, {}, 400),
+        ("DELETE", "/__mock/rules?preset=slow", None, {}, 200),
         ("GET", "/__mock/journal?limit=0", None, {}, 400),
         ("GET", "/__mock/journal/count?method=GET&path=/api/*", None, {}, 200),
         ("DELETE", "/__mock/journal", None, debug, 200),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -19,11 +20,19 @@ from flask import Blueprint, Response, request
 from mockserver import jsonbody, tenancy
 from mockserver.call import current_call, ok
 from mockserver.clock import ClockState, check_instant, iso, local_date, parse_duration, parse_instant
-from mockserver.control import presets
+from mockserver.control import presets, stream
 from mockserver.control import rules as rule_specs
-from mockserver.errors import AuthInvalid, AuthRequired, InvalidJson, InvalidParameter, ResourceNotFound
+from mockserver.errors import (
+    AuthInvalid,
+    AuthRequired,
+    CalendarNotFound,
+    InvalidJson,
+    InvalidParameter,
+    ResourceNotFound,
+)
 from mockserver.sandbox import GLOBAL, Sandbox
-from mockserver.store import transfer
+from mockserver.store import queries, transfer
+from mockserver.version import API_VERSION, __version__
 
 bp = Blueprint("control", __name__, url_prefix="/__mock")
 ADMIN_HEADER = "X-Mock-Admin-Token"
@@ -145,8 +154,10 @@ INDEX = {
     "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
     "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
     "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
-    "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count",
+    "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count, GET /__mock/journal/stream",
     "dataset": "GET|PUT /__mock/dataset",
+    "about": "GET /__mock/about",
+    "week": "GET /__mock/week",
     "ready": "GET /__mock/ready",
 }
 
@@ -386,8 +397,9 @@ def remove_rule(rule_id: int) -> Response:
 
 @bp.delete("/rules")
 def clear_rules() -> Response:
-    """DELETE /__mock/rules: remove every rule (of one tenant when scoped)."""
-    return ok({"removed": current_call().sandbox.control.clear_rules(_target())}, "Rules cleared")
+    """DELETE /__mock/rules?preset=: remove every rule (of one tenant when scoped; only a preset's, if named)."""
+    preset = request.args.get("preset") or None
+    return ok({"removed": current_call().sandbox.control.clear_rules(_target(), preset)}, "Rules cleared")
 
 
 # -- scenario presets -----------------------------------------------------------------------------
@@ -435,6 +447,24 @@ def journal() -> Response:
     return ok(entries, "Journal")
 
 
+@bp.get("/journal/stream")
+def journal_stream() -> Response:
+    """GET /__mock/journal/stream: Server-Sent Events of new journal entries (the same filters as the journal);
+    ``Last-Event-ID`` (or ``last_event_id``) resumes after an entry, ``since`` starts that many seconds back."""
+    filters = _journal_filters()
+    since = _int_arg("since", 0, 0, 86400)
+    resume = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if resume is not None:
+        if not (resume.isascii() and resume.isdigit() and len(resume) <= 18):
+            raise InvalidParameter(
+                "Last-Event-ID must be the id of a journal entry", details={"header": "Last-Event-ID"}
+            )
+        after = int(resume)
+    else:
+        after = int((time.time() - since) * 1_000_000)
+    return stream.response(stream.follow(current_call().sandbox.journal, filters, after))
+
+
 @bp.get("/journal/count")
 def journal_count() -> Response:
     """GET /__mock/journal/count: how many journal entries match."""
@@ -445,6 +475,56 @@ def journal_count() -> Response:
 def clear_journal() -> Response:
     """DELETE /__mock/journal: forget the recorded requests (of one tenant when scoped)."""
     return ok({"removed": current_call().sandbox.journal.clear(_target())}, "Journal cleared")
+
+
+# -- what the console shows -----------------------------------------------------------------------
+
+
+@bp.get("/about")
+def about() -> Response:
+    """GET /__mock/about: the sandbox's identity: version, seed, environment, clock, accounts, presets."""
+    call = current_call()
+    sandbox = call.sandbox
+    tenant = _one_tenant()
+    config = sandbox.config
+    return ok(
+        {
+            "name": "tap4book-mock",
+            "version": __version__,
+            "api_version": API_VERSION,
+            "seed": sandbox.control.seed,
+            "environment": config.environment,
+            "debug_mode": config.debug_mode,
+            "admin_token_required": bool(config.admin_token),
+            "tenant": tenant,
+            "clock": _clock_view(tenant),
+            "accounts": sorted(sandbox.accounts.by_id),
+            "default_account": sandbox.accounts.default.account_id,
+            "presets": presets.available(),
+        },
+        "About this sandbox",
+    )
+
+
+@bp.get("/week")
+def week() -> Response:
+    """GET /__mock/week?calendar_id=&start=YYYY-MM-DD&days=7: a calendar's slots with their appointments."""
+    call = current_call()
+    sandbox = call.sandbox
+    tenant = _one_tenant()
+    calendar_id = _int_arg("calendar_id", 1, 1, 10**9)
+    days = _int_arg("days", 7, 1, 31)
+    raw = request.args.get("start")
+    try:
+        start = date.fromisoformat(raw) if raw else sandbox.today(tenant)
+    except ValueError:
+        raise InvalidParameter("start must be a day, YYYY-MM-DD", details={"parameter": "start"}) from None
+    end = start + timedelta(days=days - 1) if start < date(9000, 1, 1) else start
+    try:
+        grid = queries.week(sandbox.db(tenant), calendar_id, start, end, sandbox.now(tenant))
+    except CalendarNotFound as exc:  # the control API's not-found is RESOURCE_NOT_FOUND
+        raise ResourceNotFound(exc.message) from None
+    return ok({"tenant": tenant, "today": sandbox.today(tenant).isoformat(), **grid}, "Calendar week")
 
 
 # -- datasets -------------------------------------------------------------------------------------

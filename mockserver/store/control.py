@@ -306,12 +306,17 @@ class ControlState:
                 return tx.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 1
             return tx.execute("DELETE FROM rules WHERE id = ? AND tenant = ?", (rule_id, tenant)).rowcount == 1
 
-    def clear_rules(self, tenant: str | None = None) -> int:
-        """Remove every rule (tenant None) or the rules scoped to one tenant."""
+    def clear_rules(self, tenant: str | None = None, preset: str | None = None) -> int:
+        """Remove every rule (tenant None) or the rules scoped to one tenant; only a preset's, if named."""
+        clauses, params = [], []
+        if tenant is not None:
+            clauses.append("tenant = ?")
+            params.append(tenant)
+        if preset is not None:
+            clauses.append("preset = ?")
+            params.append(preset)
         with self.transaction() as tx:
-            if tenant is None:
-                return tx.execute("DELETE FROM rules").rowcount
-            return tx.execute("DELETE FROM rules WHERE tenant = ?", (tenant,)).rowcount
+            return tx.execute(f"DELETE FROM rules WHERE {' AND '.join(clauses) or '1'}", params).rowcount
 
     def fire(self, rule: dict[str, Any], draw: Any) -> tuple[bool, int]:
         """Count an evaluation of a matching rule and decide, atomically across workers, whether it fires.

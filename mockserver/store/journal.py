@@ -240,12 +240,17 @@ class Journal:
             chosen.reverse()
         return [_entry(row) for row in chosen]
 
-    def count(self, **filters: Any) -> int:
+    def count(self, *, after: int | None = None, upto: int | None = None, **filters: Any) -> int:
         where, params = Filters(**filters).sql()
-        floor = self._oldest_visible()
-        return sum(
-            row[0] for row in self._each(f"SELECT COUNT(*) FROM entries WHERE id >= ? AND {where}", [floor, *params])
-        )
+        bounds, values = ["id >= ?"], [self._oldest_visible()]
+        if after is not None:
+            bounds.append("id > ?")
+            values.append(after)
+        if upto is not None:
+            bounds.append("id <= ?")
+            values.append(upto)
+        sql = f"SELECT COUNT(*) FROM entries WHERE {' AND '.join(bounds)} AND {where}"
+        return sum(row[0] for row in self._each(sql, [*values, *params]))
 
     def clear(self, tenant: str | None = None) -> int:
         """Forget the entries (of one tenant); returns how many were visible."""

@@ -195,6 +195,61 @@ def get_slot(conn: sqlite3.Connection, slot_id: int, now: float) -> dict[str, An
     return _slot(row, detail=True)
 
 
+def week(conn: sqlite3.Connection, calendar_id: int, start: date, end: date, now: float) -> dict[str, Any]:
+    """A calendar's slots between two days, each with its state and its appointments (the console's grid).
+
+    A slot is ``past`` once it has started, else ``full``, ``partial`` (some places taken) or ``free``; an
+    inactive calendar's future slots are ``closed``.
+    """
+    name, active, tz = calendar_row(conn, calendar_id)
+    rows = conn.execute(
+        "SELECT slot_id, local_date, start_time, end_time, capacity, booked, start_ts FROM slots"
+        " WHERE calendar_id = ? AND local_date BETWEEN ? AND ? ORDER BY start_ts, slot_id",
+        (calendar_id, start.isoformat(), end.isoformat()),
+    ).fetchall()
+    booked: dict[int, list[dict[str, Any]]] = {}
+    for appointment_id, slot_id, status, first, last, email in conn.execute(
+        "SELECT a.appointment_id, a.slot_id, a.status, cl.firstname, cl.lastname, cl.email FROM appointments a"
+        " JOIN clients cl ON cl.client_id = a.client_id"
+        " WHERE a.calendar_id = ? AND a.local_date BETWEEN ? AND ? ORDER BY a.appointment_id",
+        (calendar_id, start.isoformat(), end.isoformat()),
+    ):
+        booked.setdefault(slot_id, []).append(
+            {
+                "appointment_id": appointment_id,
+                "status": status,
+                "client_name": f"{first} {last}",
+                "client_email": email,
+            }
+        )
+    slots = []
+    for slot_id, day, start_time, end_time, capacity, taken, start_ts in rows:
+        if start_ts <= now:
+            state = "past"
+        elif not active:
+            state = "closed"
+        else:
+            state = "full" if taken >= capacity else "partial" if taken else "free"
+        slots.append(
+            {
+                "slot_id": slot_id,
+                "date": day,
+                "start_time": start_time,
+                "end_time": end_time,
+                "capacity": capacity,
+                "booked_appointments": taken,
+                "state": state,
+                "appointments": booked.get(slot_id, []),
+            }
+        )
+    return {
+        "calendar": {"calendar_id": calendar_id, "calendar_name": name, "is_active": active, "timezone": tz},
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "slots": slots,
+    }
+
+
 # -- appointments -------------------------------------------------------------------------------
 
 _APPOINTMENT_COLUMNS = (

@@ -1,0 +1,84 @@
+"""GET /__mock/journal/stream: the journal as Server-Sent Events, for the console and ``tap4book-mock tail``.
+
+The stream follows the journal files of every worker (store/journal.py) by polling them, a few times a
+second: it never sits in the path of an API request, so a slow or stalled reader cannot slow the API down.
+Entries are sent in journal order, each once: only entries older than ``SETTLE_MS`` are sent, by which time
+every worker has committed what it numbered before them (an id is the microsecond its entry was recorded,
+taken just before the insert), and ``Last-Event-ID`` resumes after the last one a client saw. A reader that
+falls more than ``BUFFER`` entries behind skips to the newest ones and is told how many it missed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response
+
+from mockserver.errors import InvalidParameter
+from mockserver.store.journal import Journal
+
+POLL_SECONDS = 0.15
+SETTLE_MS = 300
+HEARTBEAT_SECONDS = 5.0
+BUFFER = 500
+MAX_STREAMS = 16  # per server process
+
+_open = 0
+_open_lock = threading.Lock()
+
+
+def _event(kind: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threading.Event | None = None) -> Iterator[str]:
+    """The SSE text of every entry after ``after`` that matches, as the journal grows, until closed."""
+    global _open
+    with _open_lock:
+        if _open >= MAX_STREAMS:
+            raise InvalidParameter(f"At most {MAX_STREAMS} journal streams per server process: close one first")
+        _open += 1
+
+    def events() -> Iterator[str]:
+        global _open
+        last, quiet_since = after, time.monotonic()
+        try:
+            yield f"retry: 1000\n\n: following the journal after {last}\n\n"
+            while stop is None or not stop.is_set():
+                upto = int(time.time() * 1_000_000) - SETTLE_MS * 1000
+                pending = journal.count(after=last, upto=upto, **filters)
+                if pending > BUFFER:
+                    newest = journal.entries(limit=BUFFER, before=upto + 1, **filters)
+                    skipped_to = newest[0]["id"] - 1 if newest else upto
+                    yield _event("dropped", {"dropped": pending - len(newest), "resume_after": skipped_to})
+                    last = skipped_to
+                entries = journal.entries(after=last, upto=upto, limit=BUFFER, **filters)
+                for entry in entries:
+                    yield _event("entry", entry, entry["id"])
+                    last = entry["id"]
+                now = time.monotonic()
+                if entries:
+                    quiet_since = now
+                elif now - quiet_since >= HEARTBEAT_SECONDS:
+                    yield ": heartbeat\n\n"  # also how a closed connection is noticed
+                    quiet_since = now
+                time.sleep(POLL_SECONDS)
+        finally:
+            with _open_lock:
+                _open -= 1
+
+    return events()
+
+
+def response(events: Iterator[str]) -> Response:
+    return Response(
+        (chunk.encode() for chunk in events),
+        content_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        direct_passthrough=True,
+    )
