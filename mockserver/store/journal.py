@@ -29,6 +29,8 @@ from mockserver.store.sqlite import connect
 
 SECRET_NAMES = frozenset({"access-token", "x-mock-admin-token", "authorization", "cookie", "proxy-authorization"})
 BODY_LIMIT = 65536
+#: How much of each answer's body is kept (enough to read an envelope's message and first records).
+ANSWER_LIMIT = 2048
 HEADER_BYTES = 8192
 HEADER_VALUE_LIMIT = 1024
 TRIM_EVERY = 64
@@ -37,9 +39,13 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, tenant TEXT, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body TEXT, status INTEGER NOT NULL, error_code TEXT,
-    rule_id INTEGER, duration_ms REAL NOT NULL, hint TEXT, fault TEXT, size INTEGER NOT NULL DEFAULT 0);
+    rule_id INTEGER, duration_ms REAL NOT NULL, hint TEXT, fault TEXT, answer_type TEXT, answer TEXT,
+    size INTEGER NOT NULL DEFAULT 0);
 """
-_COLUMNS = "id, at, tenant, method, path, query, headers, body, status, error_code, rule_id, duration_ms, hint, fault"
+_COLUMNS = (
+    "id, at, tenant, method, path, query, headers, body, status, error_code, rule_id, duration_ms, hint, fault,"
+    " answer_type, answer"
+)
 _STATUS_CLASSES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
 
@@ -133,6 +139,8 @@ class Journal:
         duration_ms: float,
         hint: str | None = None,
         fault: str | None = None,
+        answer_type: str | None = None,
+        answer: bytes = b"",
     ) -> None:
         if self.size == 0:
             return
@@ -150,9 +158,10 @@ class Journal:
                 break
             shown_headers[name] = shown
         text = hide(body[:BODY_LIMIT].decode("utf-8", "replace")) if body else None
+        answer_text = hide(answer[:ANSWER_LIMIT].decode("utf-8", "replace")) if answer else None
         query_text = json.dumps(shown_query, ensure_ascii=False)
         headers_text = json.dumps(shown_headers, ensure_ascii=False)
-        size = len(query_text) + len(headers_text) + len(text or "") + len(path) + 200
+        size = len(query_text) + len(headers_text) + len(text or "") + len(answer_text or "") + len(path) + 200
         now = time.time()
         row = (tenant, method, path[:2048], query_text, headers_text, text, status, error_code, rule_id)
         with self._lock:
@@ -163,8 +172,8 @@ class Journal:
             self._writes += 1
             self._bytes += size
             conn.execute(
-                f"INSERT INTO entries ({_COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry_id, now, *row, round(duration_ms, 3), hint, fault, size),
+                f"INSERT INTO entries ({_COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry_id, now, *row, round(duration_ms, 3), hint, fault, answer_type, answer_text, size),
             )
             if self._writes % TRIM_EVERY == 0 or self._bytes > self.max_bytes:
                 self._trim(conn)
@@ -273,13 +282,9 @@ class Journal:
 
 
 def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
-    rid, at, tenant, method, path, query, headers, body, status, code, rule_id, duration, hint, fault = row
-    parsed: Any = body
-    if body:
-        try:
-            parsed = json.loads(body)
-        except (ValueError, RecursionError):
-            parsed = body
+    rid, at, tenant, method, path, query, headers, body, status, code, rule_id, duration, hint, fault, kind, answer = (
+        row
+    )
     return {
         "id": rid,
         "at": at,
@@ -288,11 +293,22 @@ def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
         "path": path,
         "query": json.loads(query),
         "headers": json.loads(headers),
-        "body": parsed,
+        "body": _parsed(body),
         "status": status,
         "error_code": code,
         "rule_id": rule_id,
         "duration_ms": duration,
         "hint": hint,
         "fault": fault,
+        "response": {"content_type": kind, "body": _parsed(answer)} if kind is not None else None,
     }
+
+
+def _parsed(text: str | None) -> Any:
+    """A recorded body: its JSON value when it is whole JSON, else the text as recorded."""
+    if not text:
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text

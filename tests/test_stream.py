@@ -1,0 +1,163 @@
+"""GET /__mock/journal/stream and ``tap4book-mock tail``: every request, once, in journal order, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import DEFAULT_TOKEN, Api
+from flask.testing import FlaskClient
+from server import running
+
+from mockserver.client import SandboxClient
+from mockserver.control import stream
+
+
+def _events(response: Any, count: int, timeout: float = 5.0) -> list[tuple[str, dict[str, Any]]]:
+    """The first ``count`` events of a streamed answer of the Flask test client."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    deadline = time.monotonic() + timeout
+    buffer = ""
+    chunks: Iterator[bytes] = iter(response.response)
+    while len(found) < count and time.monotonic() < deadline:
+        buffer += next(chunks).decode()
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(
+                line.split(": ", 1) for line in block.splitlines() if not line.startswith(":") and ": " in line
+            )
+            if "data" in fields:
+                found.append((fields.get("event", "message"), json.loads(fields["data"])))
+    response.close()
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "POLL_SECONDS", 0.02)
+    monkeypatch.setattr(stream, "SETTLE_MS", 50)
+
+
+def test_entries_arrive_in_order_filtered_and_masked(app, api):
+    raw = FlaskClient(app)  # unchecked: a stream never ends, the contract client would read it whole
+    api.get("/api/calendars")
+    api.get("/api/clients", access_token=DEFAULT_TOKEN)
+    api.get("/api/nope")
+    time.sleep(0.1)
+    response = raw.get("/__mock/journal/stream?since=60&status=2xx", buffered=False)
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    events = _events(response, 2)
+    assert [(kind, entry["path"]) for kind, entry in events] == [("entry", "/api/calendars"), ("entry", "/api/clients")]
+    assert DEFAULT_TOKEN not in json.dumps(events)
+    assert events[0][1]["id"] < events[1][1]["id"]
+
+
+def test_last_event_id_resumes_without_gaps_or_repeats(app, api):
+    raw = FlaskClient(app)
+    for page in range(1, 6):
+        api.get("/api/calendars", page=page)
+    time.sleep(0.1)
+    first = _events(raw.get("/__mock/journal/stream?since=60", buffered=False), 2)
+    resumed = _events(
+        raw.get("/__mock/journal/stream", headers={"Last-Event-ID": str(first[-1][1]["id"])}, buffered=False), 3
+    )
+    pages = [entry["query"]["page"] for _, entry in first + resumed]
+    assert pages == ["1", "2", "3", "4", "5"]
+
+
+def test_a_reader_far_behind_is_told_what_it_missed(app, api, monkeypatch):
+    monkeypatch.setattr(stream, "BUFFER", 3)
+    raw = FlaskClient(app)
+    for page in range(1, 9):
+        api.get("/api/calendars", page=page)
+    time.sleep(0.1)
+    events = _events(raw.get("/__mock/journal/stream?since=60", buffered=False), 4)
+    assert events[0][0] == "dropped" and events[0][1]["dropped"] == 5
+    assert [entry["query"]["page"] for _, entry in events[1:]] == ["6", "7", "8"]
+
+
+def test_a_stream_is_scoped_like_every_control_call(app, client):
+    raw = FlaskClient(app)
+    Api(client, token=None, debug=True, tenant="mine").get("/api/calendars")
+    Api(client, token=None, debug=True, tenant="theirs").get("/api/calendars")
+    time.sleep(0.1)
+    events = _events(
+        raw.get(
+            "/__mock/journal/stream?since=60", headers={"X-Debug": "true", "X-Mock-Tenant": "mine"}, buffered=False
+        ),
+        1,
+    )
+    assert events[0][1]["tenant"] == "debug/mine"
+    refused = raw.get("/__mock/journal/stream", headers={"Access-Token": DEFAULT_TOKEN + "x"})
+    assert refused.status_code == 401
+
+
+@pytest.mark.slow
+def test_entries_of_every_worker_arrive_once_in_order_and_tail_prints_them():
+    with running("--workers", "2") as (_process, url):
+        env = {**os.environ, "T4B_URL": url}
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.cli", "tail", "--json", "--exit-when-idle", "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        time.sleep(1.0)  # the stream starts with the requests after it opened
+        client = SandboxClient(url, token=DEFAULT_TOKEN)
+        threads = [
+            threading.Thread(
+                target=lambda n=n: [client.get("/api/calendars", params={"page": n * 10 + i}) for i in range(10)]
+            )
+            for n in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        out, err = tail.communicate(timeout=30)
+        entries = [json.loads(line) for line in out.splitlines()]
+        pages = sorted(int(entry["query"]["page"]) for entry in entries)
+        assert pages == sorted(n * 10 + i for n in range(4) for i in range(10)), err
+        assert [entry["id"] for entry in entries] == sorted({entry["id"] for entry in entries})
+        assert tail.returncode == 0
+
+
+@pytest.mark.slow
+def test_tail_lines_are_readable_and_ctrl_c_ends_with_status_0():
+    with running() as (_process, url):
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.cli", "tail", "--url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        SandboxClient(url, token=DEFAULT_TOKEN).get("/api/calendars/99")
+        time.sleep(1.0)
+        tail.send_signal(signal.SIGINT)
+        out, err = tail.communicate(timeout=10)
+        assert tail.returncode == 0, err
+        assert "\x1b[" not in out  # no colour when the output is not a terminal
+        line = next(line for line in out.splitlines() if "/api/calendars/99" in line)
+        assert " GET /api/calendars/99 404 CALENDAR_NOT_FOUND " in line
+        assert "sandbox/default" in line and "ms" in line and "# " in line  # the hint
+
+
+def test_tail_says_in_one_line_when_the_server_is_unreachable():
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "tail", "--url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "cannot reach http://127.0.0.1:9" in result.stderr
