@@ -157,7 +157,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:
         parser.exit(2, f"{PROG}: error: cannot start: {_one_line(exc)}\n")
-    server.serve(app, sock, config.workers, config.threads)
+    server.serve(app, sock, config.workers, config.threads, config.ready_file)
     return 0
 
 

@@ -88,9 +88,15 @@ def _tap4book_tenant(tap4book_server: str, tap4book_token: str) -> Iterator[Sand
 
 
 @pytest.fixture
-def tap4book(_tap4book_tenant: SandboxTenant) -> SandboxTenant:
-    """A sandbox tenant reset to the seeded dataset, with its rules, journal and clock back to the server's."""
-    _tap4book_tenant.reset(keep_clock=False)
+def tap4book(_tap4book_tenant: SandboxTenant, tap4book_settings: dict[str, Any]) -> SandboxTenant:
+    """A sandbox tenant reset to the seeded dataset, with its rules and journal cleared, on the clock of the
+    settings (``now``: frozen there, the data built around it, on a shared server too), else the server's."""
+    now = tap4book_settings.get("now")
+    if now:
+        _tap4book_tenant.freeze(str(now))
+        _tap4book_tenant.reset(keep_clock=True)
+    else:
+        _tap4book_tenant.reset(keep_clock=False)
     return _tap4book_tenant
 
 

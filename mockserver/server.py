@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -34,9 +36,14 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: What to open in a browser for a server listening on every address.
+_OPENABLE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
 def ready_line(sock: socket.socket, workers: int, threads: int) -> str:
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
+    openable = _OPENABLE.get(host, host)
+    shown = f"[{openable}]" if ":" in openable else openable
     return json.dumps(
         {
             "event": READY_EVENT,
@@ -63,7 +70,17 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def serve(app: Flask, sock: socket.socket, workers: int, threads: int) -> None:
+def announce(line: str, ready_file: str | None) -> None:
+    """Print the ready line, and write it to ``ready_file`` (atomically) for `tap4book-mock health`."""
+    if ready_file:
+        target = Path(ready_file)
+        scratch = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        scratch.write_text(line + "\n", encoding="utf-8")
+        os.replace(scratch, target)
+    print(line, flush=True)
+
+
+def serve(app: Flask, sock: socket.socket, workers: int, threads: int, ready_file: str | None = None) -> None:
     """Run until SIGINT/SIGTERM; print the ready line on stdout once the socket listens and data is loaded.
 
     Gunicorn calls ``when_ready`` after the preloaded app exists and just before it forks the workers;
@@ -83,7 +100,7 @@ def serve(app: Flask, sock: socket.socket, workers: int, threads: int) -> None:
         "timeout": 120,
         "graceful_timeout": 5,
         "control_socket_disable": True,
-        "when_ready": lambda _server: print(line, flush=True),
+        "when_ready": lambda _server: announce(line, ready_file),
     }
     # Objects built before the fork stay shared with the workers only if nothing writes to their pages;
     # the collector would (it tracks every object), so it leaves the pre-fork heap alone.

@@ -55,3 +55,18 @@ def test_an_external_server_can_be_used(pytester: pytest.Pytester) -> None:
         )
         result = pytester.runpytest_subprocess("--tap4book-url", url, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_the_example_passes_against_a_shared_server_on_the_real_clock(pytester: pytest.Pytester) -> None:
+    """The example's `now` setting applies to its tenant on a server it did not start, and its tenant is
+    deleted at the end of the session."""
+    from server import running
+
+    from mockserver.client import SandboxClient
+
+    with running("--now", "real") as (_, url):
+        pytester.makepyfile(test_example=EXAMPLE.read_text())
+        result = pytester.runpytest_subprocess("--tap4book-url", url, "-p", "no:cacheprovider")
+        tenants = [row["tenant"] for row in SandboxClient(url).tenants()]
+    result.assert_outcomes(passed=4)
+    assert not [name for name in tenants if "pytest-" in name]
