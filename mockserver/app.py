@@ -16,13 +16,14 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockserver import api, auth, cors, home, openapi
+from mockserver import api, auth, console, cors, home, openapi
 from mockserver.accesslog import AccessLog
 from mockserver.call import answers, context
 from mockserver.config import Config
 from mockserver.control import presets, switches
 from mockserver.control import views as control_views
 from mockserver.errors import ApiError, EndpointNotFound, InternalError, InvalidJson, PayloadTooLarge
+from mockserver.fastpath import FastPath
 from mockserver.sandbox import Sandbox
 
 log = logging.getLogger("tap4book.mock")
@@ -47,11 +48,13 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     if settings.control_api:
         app.register_blueprint(control_views.bp)
         app.register_blueprint(openapi.bp)  # the description and its page, under /__mock/ too
+        app.register_blueprint(console.bp)  # the live console's page and files (mockserver/console/)
     else:
         # Readiness stays for health checks: it reveals nothing and changes nothing.
         app.add_url_rule("/__mock/ready", "control.ready", control_views.ready)
     _register_errors(app)
     cors.init_app(app, settings.cors_origins, settings.control_origins)
+    app.wsgi_app = FastPath(app)  # type: ignore[method-assign]
     return app
 
 

@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("sandbox", {"sandbox"}),
     ("request context", {"call"}),
     ("planes", {"api", "control", "openapi", "cors", "console", "home"}),
-    ("entry points", {"app", "server", "cli", "pytest_plugin", "testing", "probe", "tail", "__init__"}),
+    ("entry points", {"app", "fastpath", "server", "cli", "pytest_plugin", "testing", "probe", "tail", "__init__"}),
 ]
 PLANES = ("api", "control")
 
