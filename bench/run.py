@@ -46,16 +46,13 @@ from benchlib import (
     mb,
     median,
     percentile,
+    progress,
     serve_supports,
 )
 
 LUA = BENCH / "wrk_json.lua"
 LUA_UNIQUE = BENCH / "wrk_unique.lua"
 EXT_FLAG_PCT = 10  # other processes used >= this % of a core during a run: mark it disturbed
-
-
-def progress(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -40,6 +40,7 @@ from benchlib import (
     log_problems,
     mb,
     percentile,
+    progress,
     serve_supports,
 )
 
@@ -58,10 +59,6 @@ READS = [
     "/api/statistics/calendars",
     "/api/statistics/clients",
 ]
-
-
-def progress(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 @dataclass
