@@ -23,7 +23,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from werkzeug.test import TestResponse
 
-from mockserver import create_app, openapi
+from mockserver import console, create_app, openapi
 from mockserver.api import params
 from mockserver.config import Config
 from mockserver.control import rules as rule_specs
@@ -128,6 +128,8 @@ def test_control_request_bodies_follow_the_code() -> None:
     assert schemas["DatasetDocument"]["properties"]["format_version"]["const"] == transfer.FORMAT_VERSION
     assets = contract.spec()["paths"]["/__mock/docs/{asset}"]["parameters"][0]["schema"]["enum"]
     assert set(assets) == set(openapi.ASSETS)
+    assets = contract.spec()["paths"]["/__mock/console/{asset}"]["parameters"][0]["schema"]["enum"]
+    assert set(assets) == set(console.ASSETS)
 
 
 def test_enumerations_follow_the_code() -> None:
@@ -177,7 +179,7 @@ def test_every_api_response_offers_the_three_formats_and_every_control_response_
                     assert media == {"application/json", "application/xml", "text/csv"}, (method, template, status)
                 elif template == "/__mock/journal/stream" and status == "200":
                     assert media == {"text/event-stream"}
-                elif not operation["operationId"].startswith("openapi") or int(status) >= 400:
+                elif not operation["operationId"].startswith(("openapi", "console")) or int(status) >= 400:
                     assert media == {"application/json"}, (method, template, status)
 
 
@@ -625,11 +627,9 @@ def _control_operations() -> list[tuple[str, str]]:
 
 
 def _example_url(template: str) -> str:
+    asset = "console.css" if template.startswith("/__mock/console/") else "swagger-ui.css"
     return (
-        template.replace("{id}", "1")
-        .replace("{name}", "slow")
-        .replace("{asset}", "swagger-ui.css")
-        .replace("{space}", "sandbox")
+        template.replace("{id}", "1").replace("{name}", "slow").replace("{asset}", asset).replace("{space}", "sandbox")
     )
 
 
@@ -692,6 +692,9 @@ def test_every_control_operation_answers_as_described(client: FlaskClient) -> No
         ("GET", "/__mock/docs", None, {}, 200),
         ("GET", "/__mock/docs/swagger-ui.css", None, {}, 200),
         ("GET", "/__mock/docs/swagger-ui.js", None, {}, 404),
+        ("GET", "/__mock/console", None, {}, 200),
+        ("GET", "/__mock/console/console.js", None, {}, 200),
+        ("GET", "/__mock/console/console.html", None, {}, 404),
     ]
     seen = set()
     for method, url, body, headers, status in steps:

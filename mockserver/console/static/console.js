@@ -1,0 +1,395 @@
+// The console: one tenant at a time, its identity, its week grid, its live request feed and its controls.
+// Every piece of data comes from the public control API (api.js); the live parts from the journal stream.
+
+import * as api from "./api.js";
+import * as controls from "./controls.js";
+import { $, addDays, dayLabel, fill, h } from "./dom.js";
+import { Feed } from "./feed.js";
+import { follow } from "./stream.js";
+import { renderGrid, renderSlot, renderTabs } from "./week.js";
+
+const POLL_MS = 15000; // a safety net for changes the journal does not show (control calls from elsewhere)
+const LIVE_DELAY_MS = 150; // gathers a burst of bookings into one re-fetch
+const HISTORY_SECONDS = 3600; // how far back the feed starts (the stream sends at most its buffer, 500)
+
+const state = {
+  tenant: null,
+  generation: 0, // bumped on every tenant change: answers for an earlier tenant are dropped
+  about: null,
+  aboutAt: 0,
+  tenants: [],
+  calendars: [],
+  calendarId: null,
+  weekStart: null, // null: the tenant's today
+  week: null,
+  slotId: null,
+  rules: [],
+  presets: {},
+};
+
+const el = {
+  tenant: $("#tenant"),
+  identity: $("#identity"),
+  clock: $("#clock-now"),
+  clockWarning: $("#clock-warning"),
+  connection: $("#connection"),
+  tabs: $("#calendars"),
+  grid: $("#grid"),
+  range: $("#week-range"),
+  slot: $("#slot-detail"),
+  presets: $("#preset-list"),
+  rules: $("#rule-list"),
+  noRules: $("#no-rules"),
+  toast: $("#toast"),
+  login: $("#login"),
+};
+
+const feed = new Feed($("#feed-list"), $("#entry-detail"), $("#feed-empty"));
+let stream = null;
+const timers = {};
+
+/** Run fn once after a short pause, however often it is asked for meanwhile. */
+function soon(name, fn, delay = LIVE_DELAY_MS) {
+  clearTimeout(timers[name]);
+  timers[name] = setTimeout(fn, delay);
+}
+
+/** A message at the bottom of the page; it goes after a while, on a click, or with Escape. */
+function say(text, isError = false) {
+  el.toast.className = isError ? "toast error" : "toast";
+  el.toast.setAttribute("role", isError ? "alert" : "status");
+  el.toast.textContent = text;
+  soon("toast", hush, isError ? 15000 : 5000);
+}
+
+function hush() {
+  el.toast.textContent = "";
+}
+
+/** Whether an answer still belongs to the tenant on screen. */
+const current = (generation) => generation === state.generation;
+
+const tickets = {};
+/** A new request of a kind; the returned check says whether it is still the newest of its kind (an answer
+ * that arrives after a newer one's, say of the previous week, must not overwrite it). */
+function ticket(kind) {
+  const mine = (tickets[kind] = (tickets[kind] || 0) + 1);
+  return () => tickets[kind] === mine;
+}
+
+// -- identity -------------------------------------------------------------------------------------
+
+function renderIdentity() {
+  const about = state.about;
+  if (!about) return;
+  const row = state.tenants.find((t) => t.tenant === state.tenant);
+  const seed = row?.seed ?? about.seed;
+  const item = (name, value, id) => h("div", { class: "fact" }, h("dt", {}, name), h("dd", id ? { id } : {}, String(value)));
+  fill(
+    el.identity,
+    item("version", about.version, "about-version"),
+    item("seed", seed, "about-seed"),
+    item("environment", about.environment, "about-environment"),
+    item("account", state.tenant.split("/")[0], "about-account"),
+  );
+  tickClock();
+  const warning = about.clock?.warning;
+  el.clockWarning.hidden = !warning;
+  el.clockWarning.textContent = warning ? `⚠ ${warning}` : "";
+}
+
+function tickClock() {
+  el.clock.textContent = state.about ? controls.clockText(state.about.clock, state.aboutAt) : "";
+}
+
+async function refreshAbout(generation = state.generation) {
+  const newest = ticket("about");
+  const about = await api.get("about", { tenant: state.tenant });
+  if (!current(generation) || !newest()) return;
+  state.about = about;
+  state.aboutAt = performance.now();
+  state.presets = about.presets;
+  renderIdentity();
+  controls.prefillFreeze($("#freeze-at"), about.clock);
+}
+
+async function refreshTenants() {
+  const rows = await api.get("tenants");
+  state.tenants = rows;
+  const names = rows.map((row) => row.tenant);
+  if (state.tenant && !names.includes(state.tenant)) names.push(state.tenant);
+  names.sort();
+  const shown = [...el.tenant.options].map((option) => option.value);
+  // Redrawn only when the list changed: this runs when the picker gets focus, just before it opens.
+  if (names.join("\n") !== shown.join("\n")) {
+    fill(
+      el.tenant,
+      names.map((name) => h("option", { value: name }, name)),
+    );
+  }
+  el.tenant.value = state.tenant;
+}
+
+// -- calendars and the week ------------------------------------------------------------------------
+
+async function loadCalendars(generation) {
+  // The control API has no calendar list yet; GET /__mock/week names a calendar, so calendars are read from
+  // it, id after id, until the first one that does not exist (the dataset numbers them 1, 2, ...). Never
+  // /api/calendars: the console's own calls must not enter the journal, meet rules, or use up a "next call".
+  const calendars = [];
+  for (let id = 1; id <= 200; id++) {
+    try {
+      const week = await api.get("week", { tenant: state.tenant, calendar_id: id, days: 1 });
+      calendars.push(week.calendar);
+    } catch (error) {
+      if (error.code === "RESOURCE_NOT_FOUND") break;
+      throw error;
+    }
+  }
+  if (!current(generation)) return;
+  state.calendars = calendars;
+  if (!calendars.some((c) => c.calendar_id === state.calendarId)) state.calendarId = calendars[0]?.calendar_id ?? null;
+  renderTabs(el.tabs, calendars, state.calendarId, selectCalendar);
+}
+
+async function refreshWeek(generation = state.generation) {
+  if (state.calendarId === null) {
+    fill(el.grid, h("p", { class: "muted" }, "This tenant has no calendars."));
+    return;
+  }
+  const newest = ticket("week");
+  const week = await api.get("week", {
+    tenant: state.tenant,
+    calendar_id: state.calendarId,
+    start: state.weekStart,
+    days: 7,
+  });
+  if (!current(generation) || !newest()) return;
+  state.week = week;
+  state.weekStart = week.start;
+  el.grid.dataset.start = week.start;
+  el.grid.dataset.calendarId = week.calendar.calendar_id;
+  el.range.textContent = `${dayLabel(week.start)} – ${dayLabel(week.end)}`;
+  renderGrid(el.grid, week, state.slotId, selectSlot);
+  renderSlot(el.slot, week, state.slotId);
+}
+
+function selectCalendar(id) {
+  state.calendarId = id;
+  state.slotId = null;
+  const hadFocus = el.tabs.contains(document.activeElement);
+  renderTabs(el.tabs, state.calendars, id, selectCalendar);
+  if (hadFocus) document.getElementById(`calendar-tab-${id}`)?.focus(); // the tabs were drawn anew
+  remember();
+  refreshWeek().catch(failed);
+}
+
+function selectSlot(id) {
+  state.slotId = id;
+  renderGrid(el.grid, state.week, id, selectSlot);
+  renderSlot(el.slot, state.week, id);
+  el.grid.querySelector(`[data-slot-id="${id}"]`)?.focus();
+}
+
+function moveWeek(days) {
+  state.weekStart = days === null ? null : addDays(state.weekStart, days);
+  state.slotId = null;
+  refreshWeek().catch(failed);
+}
+
+// -- rules and presets -----------------------------------------------------------------------------
+
+async function refreshRules(generation = state.generation) {
+  const newest = ticket("rules");
+  const rules = await api.get("rules", { tenant: state.tenant });
+  if (!current(generation) || !newest()) return;
+  state.rules = rules;
+  controls.renderRules(el.rules, el.noRules, consoleApi);
+  controls.renderPresets(el.presets, consoleApi);
+}
+
+// -- the feed --------------------------------------------------------------------------------------
+
+function showConnection(status) {
+  const words = { connecting: "○ connecting…", live: "● live", retrying: "◌ reconnecting…", paused: "Ⅱ paused" };
+  el.connection.textContent = words[status] || status;
+  el.connection.dataset.state = status;
+}
+
+function onEntry(entry) {
+  feed.add(entry);
+  // A booking, move or cancellation: the grid follows (POST /api/appointment, PUT /api/appointment/{id}).
+  if (entry.method !== "GET" && entry.path.startsWith("/api/appointment")) soon("week", () => refreshWeek().catch(failed));
+  if (entry.rule_id !== null && entry.rule_id !== undefined) soon("rules", () => refreshRules().catch(failed), 300);
+}
+
+let lastSeen = null; // the newest entry id on screen: where the stream resumes
+
+function startFeed(generation) {
+  stream?.close();
+  stream = null;
+  feed.clear();
+  lastSeen = null;
+  openStream(generation);
+}
+
+function openStream(generation) {
+  // The recent past comes from the stream itself (``since``), not from GET /__mock/journal: the stream sends
+  // entries once every worker has committed them, in order, so resuming after the last one leaves no gap.
+  stream = follow({
+    tenant: state.tenant,
+    after: lastSeen,
+    since: HISTORY_SECONDS,
+    onEntry: (entry) => {
+      if (!current(generation)) return;
+      lastSeen = String(entry.id);
+      onEntry(entry);
+    },
+    onDropped: (info) => {
+      if (!current(generation)) return;
+      // Before any entry: the recent past was longer than the stream's buffer.
+      if (!lastSeen) feed.note(`— ${info.dropped} older requests not shown —`);
+      else feed.note(`— ${info.dropped} requests skipped (the console fell behind) —`);
+    },
+    onState: (status) => current(generation) && showConnection(status),
+  });
+}
+
+// An open stream holds a server worker (gunicorn sync workers serve one request at a time): a tab left in
+// the background for a while lets its worker go, and catches up from where it stopped when shown again.
+// Not at once: a closed stream keeps its worker until the server next writes to it (a heartbeat, 5 s), so a
+// quick look at another tab must not cost a reconnection.
+const PAUSE_AFTER_MS = 30000;
+document.addEventListener("visibilitychange", () => {
+  if (document.body.dataset.ready !== "true") return; // the first tenant is still loading
+  clearTimeout(timers.pause);
+  if (document.visibilityState === "hidden") {
+    timers.pause = setTimeout(() => {
+      if (document.visibilityState !== "hidden" || !stream) return;
+      stream.close();
+      stream = null;
+      showConnection("paused");
+    }, pauseAfterMs());
+  } else if (!stream) {
+    openStream(state.generation);
+  }
+});
+
+/** The pause delay; a test may shorten it (sessionStorage "tap4book-mock.pause-after-ms"). */
+function pauseAfterMs() {
+  return Number(sessionStorage.getItem("tap4book-mock.pause-after-ms")) || PAUSE_AFTER_MS;
+}
+
+// -- tenant ----------------------------------------------------------------------------------------
+
+function remember() {
+  const params = new URLSearchParams({ tenant: state.tenant });
+  if (state.calendarId !== null) params.set("calendar", state.calendarId);
+  history.replaceState(null, "", `#${params}`);
+}
+
+async function selectTenant(tenant) {
+  state.generation += 1;
+  const generation = state.generation;
+  Object.assign(state, { tenant, week: null, slotId: null, weekStart: null, rules: [], calendars: [] });
+  document.title = `${tenant} · tap4book-mock console`;
+  el.grid.dataset.tenant = tenant;
+  $("#feed-list").dataset.tenant = tenant;
+  fill(el.grid, h("p", { class: "muted" }, "Loading…"));
+  await refreshTenants();
+  await refreshAbout(generation);
+  await loadCalendars(generation);
+  remember();
+  await Promise.all([refreshWeek(generation), refreshRules(generation), startFeed(generation)]);
+}
+
+function failed(error) {
+  console.error(error);
+  say(error.message || String(error), true);
+}
+
+/** What the controls need from the console. */
+const consoleApi = {
+  state,
+  feed,
+  /** Run one control action, say what it did, and show its effect everywhere. */
+  async act(label, action) {
+    try {
+      say(`${label}…`);
+      say((await action()) || `${label}: done`);
+    } catch (error) {
+      failed(error);
+    } finally {
+      await Promise.all([refreshAbout(), refreshRules(), refreshWeek()]).catch(failed);
+    }
+  },
+};
+
+// -- the admin token prompt ------------------------------------------------------------------------
+
+function askForToken(reason) {
+  const form = $("#login-form");
+  const input = $("#admin-token");
+  $("#login-error").textContent = reason;
+  input.value = "";
+  if (!el.login.open) el.login.showModal();
+  input.focus();
+  return new Promise((resolve) => {
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      const token = input.value;
+      if (!token) return;
+      el.login.close();
+      resolve(token);
+    };
+  });
+}
+
+// -- start -----------------------------------------------------------------------------------------
+
+function start() {
+  api.setTokenPrompt(askForToken);
+  el.login.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without it
+  const codes = JSON.parse($("#error-codes").textContent);
+  controls.setUpFailNext($("#fail-code"), $("#fail-next"), codes, consoleApi);
+  controls.setUpClock(
+    {
+      freezeAt: $("#freeze-at"),
+      freeze: $("#freeze"),
+      hour: $("#advance-hour"),
+      day: $("#advance-day"),
+      real: $("#real-time"),
+      rebase: $("#rebase"),
+    },
+    consoleApi,
+  );
+  controls.setUpReset($("#reset"), consoleApi);
+  $("#prev-week").onclick = () => moveWeek(-7);
+  $("#this-week").onclick = () => moveWeek(null);
+  $("#next-week").onclick = () => moveWeek(7);
+  $("#clear-feed").onclick = () => feed.clear();
+  el.toast.onclick = hush;
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !el.login.open) hush();
+  });
+  el.tenant.onchange = () => selectTenant(el.tenant.value).catch(failed);
+  el.tenant.onfocus = () => refreshTenants().catch(failed);
+  setInterval(tickClock, 1000);
+  setInterval(() => {
+    if (document.visibilityState !== "visible" || !state.tenant) return;
+    Promise.all([refreshWeek(), refreshRules(), refreshAbout()]).catch(failed);
+  }, POLL_MS);
+
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  const calendar = Number(wanted.get("calendar"));
+  if (calendar) state.calendarId = calendar;
+  (async () => {
+    // "default": the default account's default tenant, named without a server-wide call (a server started
+    // with --no-server-wide-control refuses those).
+    const tenant = wanted.get("tenant") || (await api.get("about", { tenant: "default" })).tenant;
+    await selectTenant(tenant);
+    document.body.dataset.ready = "true"; // for the browser tests: the first tenant is on screen
+  })().catch(failed);
+}
+
+start();
