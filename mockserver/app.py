@@ -75,7 +75,6 @@ def _begin() -> Response | None:
     auth.guard(
         public=view is None or getattr(view, "public", False),
         debug=call.debug,
-        debug_refused=call.debug_refused,
         failure=call.auth_error,
     )
     return None

@@ -141,13 +141,8 @@ def _account(item: Any) -> Account:
     return Account(account_id, secret, tuple(environments), str(item.get("label", "")))
 
 
-def guard(*, public: bool, debug: bool, debug_refused: bool, failure: ApiError | None) -> None:
+def guard(*, public: bool, debug: bool, failure: ApiError | None) -> None:
     """The request guard: a non-public API endpoint needs a valid token, unless the call is in debug mode."""
     if debug or public or failure is None:
         return
-    if isinstance(failure, AuthRequired) and debug_refused:
-        raise AuthRequired(
-            "Debug mode is disabled on this server (--no-debug-mode): send an Access-Token",
-            hint="This server was started with --no-debug-mode, so debug=true / X-Debug is ignored.",
-        )
     raise failure
