@@ -115,6 +115,7 @@ def _events(url: str, headers: dict[str, str], idle: float | None) -> Iterator[t
     request = urllib.request.Request(url, headers=headers)
     with opener.open(request, timeout=idle if idle else 60) as stream:
         kind, event_id, data = "message", None, []
+        last_event = time.monotonic()
         while True:
             try:
                 raw = stream.readline()
@@ -128,8 +129,11 @@ def _events(url: str, headers: dict[str, str], idle: float | None) -> Iterator[t
             if not line:
                 if data:
                     yield kind, event_id, "\n".join(data)
+                    last_event = time.monotonic()
                 kind, event_id, data = "message", None, []
-            elif line.startswith(":"):
+            elif line.startswith(":"):  # a heartbeat: the server is there, but nothing happened
+                if idle and time.monotonic() - last_event >= idle:
+                    raise TimeoutError
                 continue
             else:
                 name, _, value = line.partition(":")

@@ -153,11 +153,12 @@ INDEX = {
     "settings": "GET|POST /__mock/settings",
     "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
     "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
-    "scenarios": "GET /__mock/scenarios, POST /__mock/scenarios/{name}",
+    "scenarios": "GET /__mock/scenarios, GET|POST /__mock/scenarios/{name}",
     "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count, GET /__mock/journal/stream",
     "dataset": "GET|PUT /__mock/dataset",
     "about": "GET /__mock/about",
     "week": "GET /__mock/week",
+    "calendars": "GET /__mock/calendars",
     "ready": "GET /__mock/ready",
 }
 
@@ -411,6 +412,15 @@ def list_scenarios() -> Response:
     return ok(presets.available(), "Scenarios")
 
 
+@bp.get("/scenarios/<name>")
+def scenario(name: str) -> Response:
+    """GET /__mock/scenarios/{name}: what a preset does: its rules and its data actions."""
+    if "/" in name or name not in presets.available():
+        raise ResourceNotFound(f"No scenario {name!r}; available: {', '.join(presets.available())}")
+    found, specs, actions, description = presets.load(name)
+    return ok({"scenario": found, "description": description, "rules": specs, "actions": actions}, "Scenario")
+
+
 @bp.post("/scenarios/<name>")
 def load_scenario(name: str) -> Response:
     """POST /__mock/scenarios/{name}: add a preset's rules and run its actions."""
@@ -504,6 +514,15 @@ def about() -> Response:
         },
         "About this sandbox",
     )
+
+
+@bp.get("/calendars")
+def calendars() -> Response:
+    """GET /__mock/calendars: a tenant's calendars (id, name, active, zone), read without being API traffic."""
+    tenant = _one_tenant()
+    rows, _ = queries.list_calendars(current_call().sandbox.db(tenant), 1, 100_000)
+    keep = ("calendar_id", "calendar_name", "is_active", "timezone")
+    return ok({"tenant": tenant, "calendars": [{k: row[k] for k in keep} for row in rows]}, "Calendars")
 
 
 @bp.get("/week")
