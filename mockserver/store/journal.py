@@ -33,7 +33,7 @@ BODY_LIMIT = 65536
 ANSWER_LIMIT = 2048
 HEADER_BYTES = 8192
 HEADER_VALUE_LIMIT = 1024
-TRIM_EVERY = 64
+TRIM_EVERY = 256  # reads never look past the newest `size` overall: a file may hold a few more meanwhile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -52,6 +52,11 @@ _STATUS_CLASSES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx
 def mask(value: str) -> str:
     """Enough of a secret to tell two apart in a journal, not enough to reuse it."""
     return value[:4] + "…" if len(value) > 8 else "…"
+
+
+def _alternation(secrets: list[str]) -> re.Pattern[str]:
+    """One pattern for many secrets, the longest first (a secret inside another must not win)."""
+    return re.compile("|".join(re.escape(secret) for secret in secrets) or "(?!)")
 
 
 def _secret_name(name: str) -> bool:
@@ -97,6 +102,7 @@ class Journal:
         self.size = size
         self.max_bytes = max_bytes
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
+        self._pattern = _alternation(self.secrets)
         self._lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._pid = 0
@@ -117,12 +123,20 @@ class Journal:
     # -- writing -------------------------------------------------------------------------------
 
     def _masker(self, query: list[tuple[str, str]], headers: list[tuple[str, str]]) -> Any:
-        found = [value for name, value in [*query, *headers] if _secret_name(name) and len(value) >= 8]
-        secrets = sorted({*self.secrets, *found}, key=len, reverse=True)
+        """A function that masks every secret in a text: the known tokens, and the values this request sent
+        under a secret name. Most texts hold none: a substring test is cheaper than a regex over them."""
+        found = {value for name, value in [*query, *headers] if len(value) >= 8 and _secret_name(name)}
+        secrets = self.secrets if found <= set(self.secrets) else sorted({*self.secrets, *found}, key=len, reverse=True)
         if not secrets:
             return lambda text: text
-        pattern = re.compile("|".join(re.escape(secret) for secret in secrets))
-        return lambda text: pattern.sub(lambda match: mask(match.group()), text)
+        pattern = self._pattern if secrets is self.secrets else _alternation(secrets)
+
+        def hide(text: str) -> str:
+            if any(secret in text for secret in secrets):
+                return pattern.sub(lambda match: mask(match.group()), text)
+            return text
+
+        return hide
 
     def record(
         self,
@@ -179,17 +193,26 @@ class Journal:
                 self._trim(conn)
 
     def _trim(self, conn: sqlite3.Connection) -> None:
-        """Keep the newest ``size`` entries and, by dropping the oldest, 3/4 of the byte budget at most."""
-        conn.execute(
-            "DELETE FROM entries WHERE id NOT IN (SELECT id FROM entries ORDER BY id DESC LIMIT ?)", (self.size,)
-        )
+        """Keep the newest ``size`` entries and, by dropping the oldest, 3/4 of the byte budget at most.
+
+        Both by an id threshold found on the primary key, so that a trim costs a few index steps."""
+        row = conn.execute("SELECT id FROM entries ORDER BY id DESC LIMIT 1 OFFSET ?", (self.size,)).fetchone()
+        if row is not None:
+            self._bytes -= self._drop_through(conn, row[0])
         if self._bytes > self.max_bytes:
-            conn.execute(
-                "DELETE FROM entries WHERE id < (SELECT COALESCE(MIN(id), 0) FROM (SELECT id, SUM(size) OVER"
-                " (ORDER BY id DESC) AS running FROM entries) WHERE running <= ?)",
-                (self.max_bytes * 3 // 4,),
-            )
-        self._bytes = int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+            keep, kept = self.max_bytes * 3 // 4, 0
+            for entry_id, size in conn.execute("SELECT id, size FROM entries ORDER BY id DESC"):
+                kept += size
+                if kept > keep:
+                    self._bytes -= self._drop_through(conn, entry_id)
+                    break
+
+    @staticmethod
+    def _drop_through(conn: sqlite3.Connection, entry_id: int) -> int:
+        """Delete the entries up to this id; returns their bytes."""
+        dropped = conn.execute("SELECT COALESCE(SUM(size), 0) FROM entries WHERE id <= ?", (entry_id,)).fetchone()[0]
+        conn.execute("DELETE FROM entries WHERE id <= ?", (entry_id,))
+        return int(dropped)
 
     # -- reading -------------------------------------------------------------------------------
 
