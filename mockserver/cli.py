@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="start the sandbox server",
-        description="Start the sandbox on gunicorn. Prints one JSON line "
+        description="Start the sandbox on granian. Prints one JSON line "
         '{"event": "ready", "url": ...} on stdout once it serves data.',
     )
     for spec in Config.options():
@@ -157,7 +157,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:
         parser.exit(2, f"{PROG}: error: cannot start: {_one_line(exc)}\n")
-    server.serve(app, sock, config.workers, config.threads, config.ready_file)
+    server.serve(app, sock, config.workers, config.threads, config.ready_file, config.cpu_affinity)
     return 0
 
 

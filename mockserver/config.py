@@ -75,6 +75,13 @@ def _origin_list(value: Any) -> tuple[str, ...]:
     return origins
 
 
+def _affinity(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text in ("auto", "off") or (text.isascii() and text.isdigit() and len(text) <= 4):
+        return text
+    raise ValueError(f"expected auto, off or a CPU number, got {value!r}")
+
+
 def _option(
     default: Any,
     parse: Callable[[Any], Any],
@@ -95,10 +102,13 @@ def _option(
 class Config:
     host: str = _option("127.0.0.1", lambda v: str(v).strip() or "127.0.0.1", "address to listen on")
     port: int = _option(8080, _int_between(0, 65535), "port to listen on (0 picks a free one)")
-    workers: int = _option(2, _int_between(1, 64), "server worker processes (they share all state)")
-    # 2 single-threaded workers measured best on 2 cores (bench/README.md#serving-stack): threads in one
-    # worker fight over the GIL and the p99 triples. More threads serve slow rules (delay_ms) concurrently.
-    threads: int = _option(1, _int_between(1, 256), "threads per worker process (1: gunicorn sync workers)")
+    workers: int = _option(1, _int_between(1, 64), "server worker processes (they share all state)")
+    # One granian process by default (bench/README.md#serving-stack); its threads serve delay_ms rules, streams
+    # and slow uploads side by side while mockserver/requestlock.py runs the app one request at a time.
+    threads: int = _option(64, _int_between(1, 256), "threads per worker process (requests that sleep or stream)")
+    cpu_affinity: str = _option(
+        "auto", _affinity, "CPU the app's threads run on: auto (one per worker), off, or a CPU number"
+    )
     seed: int = _option(42, _int_between(0, 2**63 - 1), "seed of the generated dataset")
     now: float | None = _option(
         None,

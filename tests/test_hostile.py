@@ -317,7 +317,7 @@ def test_stacked_delays_are_capped_per_request(client, api, monkeypatch):
     from mockserver.control import switches
 
     slept: list[float] = []
-    monkeypatch.setattr(switches.time, "sleep", slept.append)
+    monkeypatch.setattr(switches.requestlock.time, "sleep", slept.append)
     for _ in range(3):
         client.post("/__mock/rules", json={"path": "/api/health", "delay_ms": 60000})
     assert api.get("/api/health").status_code == 200

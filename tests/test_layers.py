@@ -29,6 +29,8 @@ LAYERS: list[tuple[str, set[str]]] = [
             "tenancy",
             "dataset",
             "client",
+            "requestlock",
+            "netfaults",
         },
     ),
     ("store", {"store"}),

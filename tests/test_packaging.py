@@ -55,20 +55,21 @@ def test_dockerfile_copies_what_exists_and_runs_the_declared_command():
 
 
 @pytest.mark.slow
-def test_the_images_healthcheck_command_passes_against_a_running_server():
+def test_the_images_healthcheck_follows_the_served_port_and_ignores_rules(tmp_path):
+    """The HEALTHCHECK command, with the image's T4B_READY_FILE, on a server whose /api/health a rule breaks."""
     from server import running
 
-    healthcheck = re.search(r'CMD \["python", "-c", "(.*)"\]\n', DOCKERFILE.split("HEALTHCHECK", 1)[1])
-    assert healthcheck
-    code = healthcheck.group(1).encode().decode("unicode_escape")
-    with running() as (_, url):
-        port = url.rsplit(":", 1)[1]
-        result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "T4B_PORT": port}, timeout=30)
-    assert result.returncode == 0
-    failing = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "T4B_PORT": "1"}, capture_output=True, timeout=30
-    )
-    assert failing.returncode != 0
+    command = json.loads(re.search(r"HEALTHCHECK .* CMD (\[.*\])\n", DOCKERFILE).group(1))
+    assert command == ["tap4book-mock", "health"]
+    assert "T4B_READY_FILE=" in DOCKERFILE
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "T4B_READY_FILE": str(ready)}
+    health = [sys.executable, "-m", "mockserver.cli", "health"]
+    with running("--ready-file", str(ready), "--scenario", "maintenance") as (_, url):
+        assert json.loads(ready.read_text())["url"] == url  # --port 0: the port actually served
+        assert subprocess.run(health, env=env, timeout=30).returncode == 0
+    failing = subprocess.run(health, env=env, capture_output=True, text=True, timeout=30)
+    assert failing.returncode == 1 and failing.stderr.count("\n") == 1
 
 
 @pytest.mark.slow

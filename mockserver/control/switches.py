@@ -2,23 +2,21 @@
 
 ``before_view`` runs after the call context exists (so a forced error is rendered in the requested format
 and tenant) and before authentication (so AUTH_* can be forced too). Network faults that need the real
-response (a malformed or truncated body) are applied by ``after_view``. Faults that need the socket use
-gunicorn's ``gunicorn.socket``; under a server without it (the Flask test client) the sandbox answers
-with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule is still visible. Any answer that a rule
+response (a malformed or truncated body) are applied by ``after_view``. Faults that act on the connection
+need the real server (``tap4book.server`` in the environ; techniques in ``mockserver/netfaults.py``); under
+the Flask test client the sandbox answers with an empty 502 carrying ``X-Mock-Fault`` instead, so the rule
+is still visible. Any answer that a rule
 gave or delayed says so with ``X-Mock-Rule: <id>`` (the rule that answered, else the last that delayed it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import time
 from typing import Any
 
 from flask import Response, request
 
-from mockserver import envelope
+from mockserver import envelope, netfaults, requestlock
 from mockserver.call import Call, fail
 from mockserver.control import rules as rule_specs
 from mockserver.errors import ALL_CODES, InvalidParameter, from_code
@@ -58,7 +56,7 @@ def before_view(call: Call) -> Response | None:
         call.rule_id = rule["id"]
         pause = min(rule_specs.delay_seconds(rule, seed, evaluation), rule_specs.MAX_TOTAL_DELAY_MS / 1000 - slept)
         if pause > 0:
-            time.sleep(pause)
+            requestlock.sleep(pause)  # lets other requests run meanwhile
             slept += pause
         if rule_specs.is_passthrough(rule):
             continue
@@ -107,12 +105,14 @@ def _respond(call: Call, rule: dict[str, Any]) -> Response | None:
 def _fault(call: Call, fault: str) -> Response | None:
     call.fault = fault
     if fault == "connection_reset":
-        sock = request.environ.get("gunicorn.socket")
-        if isinstance(sock, socket.socket):
-            # Close our side: the client sees the connection end with no response at all.
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", status=200)
+        if "tap4book.server" in request.environ:
+            fd = netfaults.connection_fd(request.environ)
+            if fd is not None:
+                netfaults.reset(fd)  # RST: the client gets ECONNRESET
+            # Either way the server will not send this head: the connection ends without a byte.
+            silent = Response(b"", status=200)
+            silent.headers["Content-Length"] = netfaults.INVALID_LENGTH  # after the body, which sets its own
+            return silent
         return Response(b"", status=502, headers={FAULT_HEADER: fault})
     if fault == "empty_response":
         return Response(b"", status=200, headers={FAULT_HEADER: fault}, content_type=content_type(call.fmt))
@@ -128,17 +128,11 @@ def after_view(call: Call, response: Response) -> Response:
         return response
     body = response.get_data()
     half = body[: max(1, len(body) // 2)]
-    sock = request.environ.get("gunicorn.socket")
-    if fault == "truncated_body" and isinstance(sock, socket.socket):
+    if fault == "truncated_body" and "tap4book.server" in request.environ:
         # Promise the whole body, send half, hang up: the client's read fails mid-body.
-        head = [f"HTTP/1.1 {response.status}"]
-        head += [f"{name}: {value}" for name, value in response.headers.items()]
-        head += [f"{FAULT_HEADER}: {fault}", "Connection: close", "", ""]
-        try:
-            sock.sendall("\r\n".join(head).encode("latin-1") + half)
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        response.response = netfaults.short_body(half)
+        response.headers["Content-Length"] = str(len(body))
+        response.headers[FAULT_HEADER] = fault
         return response
     response.set_data(half)
     response.headers[FAULT_HEADER] = fault
