@@ -24,11 +24,12 @@ Outside a server (Flask test client) nothing here is used, and ``sleep`` is ``ti
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _state = threading.local()
@@ -62,6 +63,7 @@ class FifoLock:
 
 
 _lock = FifoLock()
+_serving = False  # set by wrap(): outside a server (the Flask test client) there is no queue to join
 
 
 def sleep(seconds: float) -> None:
@@ -76,6 +78,22 @@ def sleep(seconds: float) -> None:
     finally:
         _lock.acquire()
         _state.held = True
+
+
+@contextlib.contextmanager
+def turn() -> Iterator[None]:
+    """Run a piece of app work outside a request (a stream's poll, after its request returned) in the
+    same queue as the requests, so that it never fights them over the GIL."""
+    if getattr(_state, "held", False) or not _serving:
+        yield
+        return
+    _lock.acquire()
+    _state.held = True
+    try:
+        yield
+    finally:
+        _state.held = False
+        _lock.release()
 
 
 _worker_index: int | None = None
@@ -105,6 +123,8 @@ def wrap(
 ) -> Callable[..., Any]:
     """The app under the request lock; ``body_limit(environ)`` is the byte limit for that request, ``affinity``
     the ``--cpu-affinity`` setting."""
+    global _serving
+    _serving = True
     cpus: list[set[int] | None] = []  # chosen at the first request, in the process that serves
 
     def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

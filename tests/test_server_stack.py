@@ -194,3 +194,40 @@ def test_sigterm_lets_a_request_in_flight_finish_and_exits_0():
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "envelope"),
+    [
+        (b"GET /api/calendars?x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 401, True),
+        (b"GET /api/calendars HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 401, True),
+        ("GET /api/calendärs HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 404, True),
+        (
+            b"POST /api/appointment HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            401,
+            True,
+        ),
+        (
+            b"GET /api/calendars HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(101)) + b"\r\n",
+            431,
+            False,
+        ),
+        (b"GET /api/calendars HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, False),
+        (b"POST /api/appointment HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, False),
+    ],
+    ids=["long-line", "long-header", "utf8-path", "cl-and-te", "101-headers", "nul", "negative-length"],
+)
+def test_odd_requests_get_the_envelope_or_the_servers_empty_refusal(request_bytes, status, envelope, _server):
+    data, _end = _raw(_server, request_bytes, wait=2)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), head[:80]
+    if envelope:
+        assert json.loads(body)["http_code"] == status
+    else:
+        assert body == b"" and b"text/html" not in head.lower()
+
+
+@pytest.fixture(scope="module")
+def _server():
+    with running() as (_, url):
+        yield url

@@ -18,10 +18,11 @@ from typing import Any
 
 from flask import Response
 
+from mockserver import requestlock
 from mockserver.errors import InvalidParameter
 from mockserver.store.journal import Journal
 
-POLL_SECONDS = 0.15
+POLL_SECONDS = 0.25
 SETTLE_MS = 300
 HEARTBEAT_SECONDS = 1.0  # a closed connection is noticed at the next write: the reader's thread is freed soon
 BUFFER = 500
@@ -51,13 +52,16 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
             yield f"retry: 1000\n\n: following the journal after {last}\n\n"
             while stop is None or not stop.is_set():
                 upto = int(time.time() * 1_000_000) - SETTLE_MS * 1000
-                pending = journal.count(after=last, upto=upto, **filters)
-                if pending > BUFFER:
-                    newest = journal.entries(limit=BUFFER, before=upto + 1, **filters)
-                    skipped_to = newest[0]["id"] - 1 if newest else upto
-                    yield _event("dropped", {"dropped": pending - len(newest), "resume_after": skipped_to})
-                    last = skipped_to
-                entries = journal.entries(after=last, upto=upto, limit=BUFFER, **filters)
+                with requestlock.turn():  # in the requests' queue: a poll never fights them over the GIL
+                    entries = journal.entries(after=last, upto=upto, limit=BUFFER + 1, **filters)
+                    dropped = None
+                    if len(entries) > BUFFER:  # fell behind: the newest BUFFER, and how many were skipped
+                        pending = journal.count(after=last, upto=upto, **filters)
+                        entries = journal.entries(limit=BUFFER, before=upto + 1, **filters)
+                        skipped_to = entries[0]["id"] - 1 if entries else upto
+                        dropped = {"dropped": pending - len(entries), "resume_after": skipped_to}
+                if dropped:
+                    yield _event("dropped", dropped)
                 for entry in entries:
                     yield _event("entry", entry, entry["id"])
                     last = entry["id"]

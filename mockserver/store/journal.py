@@ -104,6 +104,7 @@ class Journal:
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
         self._pattern = _alternation(self.secrets)
         self._lock = threading.Lock()
+        self._reading = threading.local()
         self._writer: sqlite3.Connection | None = None
         self._pid = 0
         self._last_id = 0
@@ -219,16 +220,30 @@ class Journal:
     def _files(self) -> list[Path]:
         return sorted(self.directory.glob("*.sqlite"))
 
+    def _readers(self) -> list[sqlite3.Connection]:
+        """This thread's read connections, one per worker file (kept: a stream polls several times a second)."""
+        local = self._reading
+        if getattr(local, "pid", None) != os.getpid():
+            local.pid, local.conns = os.getpid(), {}
+        conns: dict[Path, sqlite3.Connection] = local.conns
+        paths = self._files()
+        for gone in set(conns) - set(paths):
+            conns.pop(gone).close()
+        for path in paths:
+            if path not in conns:
+                try:
+                    conns[path] = connect(path, cache_kib=256)
+                except sqlite3.Error:
+                    continue  # a file a worker is still creating
+        return list(conns.values())
+
     def _each(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
-        for path in self._files():
-            conn = connect(path, cache_kib=256)
+        for conn in self._readers():
             try:
                 rows += conn.execute(sql, params).fetchall()
             except sqlite3.Error:
                 continue  # a file a worker is still creating
-            finally:
-                conn.close()
         return rows
 
     def _oldest_visible(self) -> int:
