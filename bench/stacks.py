@@ -1,7 +1,11 @@
-"""Compare serving stacks (gunicorn workers x threads) on the same load: how the default was chosen.
+"""Compare serving settings (granian workers x threads, CPU affinity) on the same load: how the default was chosen.
 
     .venv/bin/python bench/stacks.py                 # the stacks below, ~2 min
-    .venv/bin/python bench/stacks.py --stacks 2x1 2x4 --duration 10s
+    .venv/bin/python bench/stacks.py --stacks 1x64 2x64 1x64-off --duration 10s
+
+A stack is WORKERSxTHREADS, with ``-off`` for ``--cpu-affinity off``. The servers we compared granian with
+(gunicorn sync and gthread, waitress, uvicorn) are no longer installed; their figures, measured with the
+same load, are in bench/README.md#serving-stack.
 
 For each stack: a fresh server, then wrk -t2 -c16 on GET /api/calendars repeated (answer cache: mostly the
 framework and the server) and on unique 50-item /api/appointments pages (queries and rendering), and the
@@ -21,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from benchlib import Server, access_token, tree_pids
 
 HERE = Path(__file__).parent
-STACKS = ("2x1", "3x1", "2x2", "2x4", "1x8")
+STACKS = ("1x64", "1x64-off", "1x1", "2x64")
 
 
 def wrk(url: str, token: str, path: str, duration: str, unique: bool) -> dict[str, float]:
@@ -63,14 +67,16 @@ def main() -> None:
         f" {'p50':>6} {'p99':>6}   {'RSS MB':>7} {'PSS MB':>7}"
     )
     for stack in args.stacks:
-        workers, threads = (int(x) for x in stack.split("x"))
-        with Server(token=token, workers=workers, threads=threads, cache_dir="off").start() as srv:
+        shape, _, affinity = stack.partition("-")
+        workers, threads = (int(x) for x in shape.split("x"))
+        extra = ["--cpu-affinity", "off"] if affinity == "off" else []
+        with Server(token=token, workers=workers, threads=threads, cache_dir="off", extra=extra).start() as srv:
             cached = wrk(srv.url, token, "/api/calendars", args.duration, unique=False)
             fresh = wrk(srv.url, token, "/api/appointments?per_page=50", args.duration, unique=True)
             rss, pss = memory_mb(srv.pid)
-        kind = "sync" if threads == 1 else "gthread"
+        kind = "affinity off" if affinity == "off" else "pinned"
         print(
-            f"{workers} x {threads} ({kind}){'':<{10 - len(kind)}} {cached['rps']:>25,.0f} {cached['p50']:>6.1f}"
+            f"{workers} x {threads} ({kind}){'':<{12 - len(kind)}} {cached['rps']:>23,.0f} {cached['p50']:>6.1f}"
             f" {cached['p99']:>6.1f}   {fresh['rps']:>28,.0f} {fresh['p50']:>6.1f} {fresh['p99']:>6.1f}"
             f"   {rss:>7.0f} {pss:>7.0f}",
             flush=True,
