@@ -203,7 +203,8 @@ def test_sigterm_lets_a_request_in_flight_finish_and_exits_0():
         (b"GET /api/calendars HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 401, True),
         ("GET /api/calendärs HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 404, True),
         (
-            b"POST /api/appointment HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /api/appointment HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             401,
             True,
         ),
