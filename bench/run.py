@@ -1,7 +1,7 @@
 """Measure the real server as a user runs it and print ONE table.
 
-    bench/run.sh                       # default stack (2 workers x 1 thread), ~6 min
-    bench/run.sh --workers 1 --threads 8
+    bench/run.sh                       # the default server (1 granian process, 64 threads), ~6 min
+    bench/run.sh --workers 2
 
 Figures: cold start (spawn -> first 200 on /api/calendars, median of --starts, at scale 1 and --big-scale),
 wrk throughput/latency per endpoint, reset time of one tenant, RSS of the process tree after the load,
@@ -473,7 +473,7 @@ def render_table(bench: Bench, started: float) -> str:
     out = [
         f"tap4book-mockserver bench  --  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  ({git_rev()})",
         f"server: tap4book-mock serve --port 0 --now {a.now} --log-format {a.log_format} "
-        f"--workers {a.workers} --threads {a.threads}  (gunicorn {'gthread' if a.threads > 1 else 'sync'}; {CLI})",
+        f"--workers {a.workers} --threads {a.threads}  (granian; {CLI})",
         f"load:   {wrk_version()} -t{a.wrk_threads} -c{a.wrk_conns} -d{a.duration} --latency after a {a.warmup} "
         f"warm-up per endpoint; scale curve -d{a.curve_duration}; loopback; Access-Token header",
         f"host:   {host_line()}; Python {platform.python_version()}; {versions()}",
@@ -569,8 +569,8 @@ def versions() -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workers", type=int, default=2, help="server workers (default 2, the server's default)")
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1, the server's default)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1, the server's default)")
+    p.add_argument("--threads", type=int, default=64, help="threads per process (default 64, the server's default)")
     p.add_argument("--now", default=DEFAULT_NOW, help=f"frozen sandbox clock (default {DEFAULT_NOW})")
     p.add_argument("--log-format", default="off", choices=("off", "text", "json"))
     p.add_argument("--starts", type=int, default=5, help="cold starts per scale (median)")
@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.starts} (the last start serves the runs below)",
             "load": f"throughput and latency, scale 1: wrk -d{args.duration}, every request unique (_bench=N) so "
             f"the answer cache misses; notes: the identical request repeated (wrk -d{args.repeat_duration})",
-            "memory": "resident memory (VmRSS summed over master + workers)",
+            "memory": "resident memory (VmRSS summed over the process tree)",
             "reset": "reset of one tenant (sequential calls on one keep-alive connection)",
             "curve": f"scale curve: scale 1 -> scale {big_n} (wrk -d{args.curve_duration}, unique requests; p50/p99: "
             f"scale 1 -> scale {big_n}; value: scale {big_n} / scale 1)",

@@ -181,3 +181,28 @@ def test_unexpected_failure_is_internal_error_without_traceback(app, client, mon
     assert "secret detail" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
     assert body["debug"]["endpoint"] == "/api/calendars"
+
+
+def test_json_answers_are_the_standard_encoders_bytes(api):
+    """render.to_json uses orjson for speed: its bytes must be those of the standard encoder, whatever the
+    text (accents, emoji, quotes, control characters) and the numbers the API writes (rates, big ids). (Only
+    the exponent of a float under 1e-4 is spelled differently, ``1e-5`` for ``1e-05``: the API has none.)"""
+    import json
+
+    from mockserver.render import to_json
+
+    standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    samples = [
+        api.get("/api/appointments", per_page=50).get_json(),
+        api.get("/api/statistics/appointments", period="last30days").get_json(),
+        {
+            "text": "L'Hôte «ça» 🎉 \u0000\u001f\"\\/\u2028",
+            "rate": 0.93,
+            "big": 2**63 - 1,
+            "neg": -0.0456,
+            "none": None,
+        },
+    ]
+    for sample in samples:
+        assert to_json(sample) == standard.encode(sample).encode()
+    assert to_json({"huge": 2**70}) == b'{"huge":1180591620717411303424}'  # past orjson: the fallback

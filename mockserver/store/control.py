@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver import requestlock
 from mockserver.clock import ClockState
 from mockserver.errors import InvalidParameter
 from mockserver.store.sqlite import Connection, connect, transaction
@@ -69,7 +69,7 @@ class TenantLimit(InvalidParameter):
 class ControlState:
     def __init__(self, path: Path, seed: int, clock: ClockState) -> None:
         self.path = path
-        self._local = threading.local()
+        self._local = requestlock.Local()
         conn = self._conn()
         conn.executescript(SCHEMA)
         for table, columns in _ADDED_COLUMNS.items():
@@ -87,7 +87,7 @@ class ControlState:
     # -- connections and snapshots -------------------------------------------------------------
 
     def _conn(self) -> Connection:
-        local = self._local
+        local = self._local.get()
         if getattr(local, "pid", None) != os.getpid():
             conn = connect(self.path, cache_kib=256)
             local.conn, local.pid, local.snapshot, local.marks = conn, os.getpid(), None, None
@@ -98,7 +98,7 @@ class ControlState:
 
     def snapshot(self) -> Snapshot:
         conn = self._conn()
-        local = self._local
+        local = self._local.get()
         marks = conn.version()
         if local.snapshot is None or local.marks != marks:
             local.snapshot = self._load(conn)

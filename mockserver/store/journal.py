@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mockserver import requestlock
 from mockserver.store.sqlite import connect, transaction
 
@@ -174,7 +176,7 @@ class Journal:
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
         self._pattern = _alternation(self.secrets)
         self._lock = threading.Lock()
-        self._reading = threading.local()
+        self._reading = requestlock.Local()
         self._writer: sqlite3.Connection | None = None
         self._pid = 0
         self._last_id = 0
@@ -287,8 +289,8 @@ class Journal:
             shown_headers[name] = shown
         text = hide(body[:BODY_LIMIT].decode("utf-8", "replace")) if body else None
         answer_text = hide(answer[:ANSWER_LIMIT].decode("utf-8", "replace")) if answer else None
-        query_text = json.dumps(shown_query, ensure_ascii=False)
-        headers_text = json.dumps(shown_headers, ensure_ascii=False)
+        query_text = orjson.dumps(shown_query).decode()
+        headers_text = orjson.dumps(shown_headers).decode()
         size = len(query_text) + len(headers_text) + len(text or "") + len(answer_text or "") + len(path) + 200
         now = time.time()
         row = (tenant, method, path[:2048], query_text, headers_text, text, status, error_code, rule_id)
@@ -336,7 +338,7 @@ class Journal:
 
     def _readers(self) -> list[sqlite3.Connection]:
         """This thread's read connections, one per worker file (kept: a stream polls several times a second)."""
-        local = self._reading
+        local = self._reading.get()
         if getattr(local, "pid", None) != os.getpid():
             local.pid, local.conns = os.getpid(), {}
         conns: dict[Path, sqlite3.Connection] = local.conns

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from mockserver import requestlock
 from mockserver.dataset import DatasetSpec
 from mockserver.store.sqlite import Connection, connect
 from mockserver.store.templates import Templates
@@ -75,7 +76,7 @@ class TenantFiles:
         self.directory = data_dir / "tenants"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.templates = templates
-        self._local = threading.local()
+        self._local = requestlock.Local()
 
     def path(self, tenant: str) -> Path:
         # Readable and collision-free: a slug for people, a digest for uniqueness and path safety.
@@ -108,11 +109,12 @@ class TenantFiles:
     def connection(self, tenant: str, generation: float = 0.0) -> TenantConnection:
         """This thread's connection to the tenant's database; ``generation`` tells a tenant deleted and made
         again (by any worker) from the one a cached connection was opened on."""
-        cache: OrderedDict[str, tuple[float, TenantConnection]] | None = getattr(self._local, "cache", None)
-        if cache is None or getattr(self._local, "pid", None) != os.getpid():
+        local = self._local.get()
+        cache: OrderedDict[str, tuple[float, TenantConnection]] | None = getattr(local, "cache", None)
+        if cache is None or getattr(local, "pid", None) != os.getpid():
             # A connection must not cross a fork: a worker starts with its own.
-            cache = self._local.cache = OrderedDict()
-            self._local.pid = os.getpid()
+            cache = local.cache = OrderedDict()
+            local.pid = os.getpid()
         cached = cache.get(tenant)
         if cached is not None and cached[0] == generation:
             cache.move_to_end(tenant)
@@ -135,7 +137,7 @@ class TenantFiles:
                 found = True
             except FileNotFoundError:
                 pass
-        cache = getattr(self._local, "cache", None)
+        cache = getattr(self._local.get(), "cache", None)
         if cache is not None and tenant in cache:
             cache.pop(tenant)[1].close()
         return found
