@@ -10,12 +10,12 @@ falls more than ``BUFFER`` entries behind skips to the newest ones and is told h
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from flask import Response
 
 from mockserver import requestlock
@@ -34,7 +34,7 @@ _open_lock = threading.Lock()
 
 def _event(kind: str, data: Any, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    return f"{head}event: {kind}\ndata: {orjson.dumps(data).decode()}\n\n"
 
 
 def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threading.Event | None = None) -> Iterator[str]:
@@ -60,11 +60,12 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
                         entries = journal.entries(limit=BUFFER, before=upto + 1, **filters)
                         skipped_to = entries[0]["id"] - 1 if entries else upto
                         dropped = {"dropped": pending - len(entries), "resume_after": skipped_to}
-                if dropped:
-                    yield _event("dropped", dropped)
-                for entry in entries:
-                    yield _event("entry", entry, entry["id"])
-                    last = entry["id"]
+                chunk = [_event("dropped", dropped)] if dropped else []
+                chunk += [_event("entry", entry, entry["id"]) for entry in entries]
+                if entries:
+                    last = entries[-1]["id"]
+                if chunk:
+                    yield "".join(chunk)  # one write per poll, whatever the number of entries
                 now = time.monotonic()
                 if entries:
                     quiet_since = now

@@ -383,8 +383,10 @@ class Journal:
         if upto is None:
             self._settle()  # (a stream reads only entries older than its settle time: no wait)
         where, params = Filters(**filters).sql()
+        # A stream following the journal (after=) needs no visibility floor: what it has not seen is newer than
+        # what it saw, and finding the floor reads every worker's newest ids, several times a second.
         bounds = ["id >= ?"]
-        values: list[Any] = [self._oldest_visible()]
+        values: list[Any] = [0 if after is not None and upto is not None else self._oldest_visible()]
         if before is not None:
             bounds.append("id < ?")
             values.append(before)
