@@ -399,3 +399,18 @@ def test_a_tenant_header_alone_scopes_a_control_call_to_that_tenant(client):
 def test_the_clock_stays_within_representable_dates(client, at):
     assert_error(client.post("/__mock/clock/freeze", json={"at": at}), "INVALID_PARAMETER", 400)
     assert client.get("/__mock/clock").get_json()["data"]["now"] == NOW
+
+
+def test_the_control_index_lists_every_control_route(app, client):
+    """GET /__mock/ is what an integrator reads first: it names every route of the control API, and no other."""
+    from mockserver.control.views import INDEX
+
+    listed = " ".join(INDEX.values())
+    routes = {
+        rule.rule.replace("<int:rule_id>", "{id}").replace("<name>", "{name}").replace("<space>", "{space}")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("control.") and rule.rule not in ("/__mock/", "/__mock")
+    }
+    missing = [route for route in sorted(routes) if route not in listed]
+    assert missing == []
+    assert client.get("/__mock/").get_json()["data"] == INDEX

@@ -127,7 +127,7 @@ def _one_tenant(body: Mapping[str, Any] | None = None) -> str:
     return _target(body) or current_call().sandbox.default_tenant
 
 
-def _flag(body: Mapping[str, Any], name: str, default: bool = False) -> bool:
+def _boolean(body: Mapping[str, Any], name: str, default: bool = False) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
         raise InvalidParameter(f"{name} must be true or false", details={"field": name})
@@ -151,7 +151,7 @@ INDEX = {
     "reset": "POST /__mock/reset",
     "tenants": "GET /__mock/tenants, DELETE /__mock/tenants/{space}/{name}",
     "settings": "GET|POST /__mock/settings",
-    "clock": "GET /__mock/clock, POST /__mock/clock/freeze|advance|real",
+    "clock": "GET /__mock/clock, POST /__mock/clock/freeze, POST /__mock/clock/advance, POST /__mock/clock/real",
     "rules": "GET|POST|DELETE /__mock/rules, GET|DELETE /__mock/rules/{id}",
     "scenarios": "GET /__mock/scenarios, GET|POST /__mock/scenarios/{name}",
     "journal": "GET|DELETE /__mock/journal, GET /__mock/journal/count, GET /__mock/journal/stream",
@@ -190,9 +190,9 @@ def reset() -> Response:
     result = current_call().sandbox.reset(
         _target(body),
         seed,
-        keep_rules=_flag(body, "keep_rules"),
-        keep_journal=_flag(body, "keep_journal"),
-        keep_clock=_flag(body, "keep_clock", default=True),
+        keep_rules=_boolean(body, "keep_rules"),
+        keep_journal=_boolean(body, "keep_journal"),
+        keep_clock=_boolean(body, "keep_clock", default=True),
     )
     return ok(
         {
@@ -285,7 +285,7 @@ def _outside_window(today: Any, window: tuple[Any, Any]) -> str:
 
 def _rebase(scope: str, body: Mapping[str, Any]) -> list[str]:
     """Rebuild the data around the new date when asked ("rebase": true); rules and journal are kept."""
-    if not _flag(body, "rebase"):
+    if not _boolean(body, "rebase"):
         return []
     sandbox = current_call().sandbox
     tenant = None if scope == GLOBAL else scope
