@@ -264,8 +264,9 @@ class Server:
         return self.proc.pid
 
     def wait_workers(self, timeout: float = 15.0) -> int:
-        """Wait until the master has forked all its workers (the ready line comes just before the forks)."""
-        want = int(self.ready_info.get("workers", 1)) + 1
+        """Wait until the master has forked all its workers (one worker: no master, the process itself)."""
+        workers = int(self.ready_info.get("workers", 1))
+        want = 1 if workers == 1 else workers + 1
         deadline = time.monotonic() + timeout
         while len(tree_pids(self.pid)) < want and time.monotonic() < deadline:
             time.sleep(0.05)

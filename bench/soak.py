@@ -256,8 +256,8 @@ def parse_mix(text: str) -> tuple[list[str], list[int]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=10)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1, help="server threads per worker (default 1, the server's default)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1, the server's default)")
+    p.add_argument("--threads", type=int, default=64, help="threads per process (default 64, the server's default)")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--now", default=DEFAULT_NOW)
     p.add_argument("--journal-size", type=int, default=None, help="passed to the server (default: its own)")
