@@ -12,10 +12,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.probe.fetch import Limits, ProbeError
-from mockserver.probe.report import SCHEMA, Redactor, table, to_json_text
+
+if TYPE_CHECKING:
+    from mockserver.probe.report import Redactor
 
 SECRET_VARIABLE = "T4B_PROBE_SECRET"
 PROG = "tap4book-mock probe"
@@ -136,7 +138,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the probe for parsed ``probe`` arguments; the exit status."""
-    from mockserver.probe import session  # the server-side imports only when a probe really runs
+    # The comparison modules only when a probe really runs: `tap4book-mock serve` starts without them.
+    from mockserver.probe import session
+    from mockserver.probe.report import Redactor, table, to_json_text
 
     secret = args.secret or os.environ.get(SECRET_VARIABLE) or None
     redact = Redactor([args.token, secret, args.sandbox_token])
@@ -201,6 +205,8 @@ def _ask(question: str) -> bool:
 
 
 def _fail(message: str, out: str | None, redact: Redactor) -> int:
+    from mockserver.probe.report import SCHEMA
+
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
     if out:
         document = {"schema": SCHEMA, "error": message, "summary": {"exit_status": 2}}
