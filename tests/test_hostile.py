@@ -212,6 +212,69 @@ def test_the_journal_bounds_header_bytes_and_total_bytes(client):
     assert_error(client.get("/__mock/journal?limit=100000"), "INVALID_PARAMETER", 400)
 
 
+def test_the_journal_file_itself_stays_bounded(tmp_path):
+    # Not only what reads show: the rows on disk, by count and by bytes, also after a tenant's entries go.
+    import os
+    import sqlite3
+
+    from mockserver.store.journal import TRIM_EVERY, Journal
+
+    journal = Journal(tmp_path, size=10, max_bytes=200_000)
+
+    def record(n: int, tenant: str = "sandbox/default") -> None:
+        for _ in range(n):
+            journal.record(
+                tenant=tenant, method="GET", path="/api/health", query=[], headers=[], body=b"",
+                status=200, error_code="SUCCESS", rule_id=None, duration_ms=0.1, answer=b"x" * 2000,
+            )  # fmt: skip
+            journal.flush()
+
+    def on_disk() -> tuple[int, int]:
+        with sqlite3.connect(tmp_path / f"{os.getpid()}.sqlite") as conn:
+            return conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries").fetchone()
+
+    record(1500)
+    rows, size = on_disk()
+    assert journal.count() == 10
+    assert rows <= 10 + TRIM_EVERY and size <= 200_000
+    record(30, tenant="sandbox/other")
+    assert journal.clear(tenant="sandbox/other") == 10
+    record(600)
+    rows, size = on_disk()
+    assert journal.count() == 10 and rows <= 10 + TRIM_EVERY and size <= 200_000
+    assert [e["tenant"] for e in journal.entries(limit=20)] == ["sandbox/default"] * 10
+    journal.max_bytes = 30_000  # the byte bound alone: 3/4 of it kept, the newest entries
+    record(1)
+    assert on_disk()[1] <= 30_000 and journal.count() == on_disk()[0] <= 10
+
+
+def test_journal_entries_keep_their_own_answer_when_answers_repeat(tmp_path):
+    # Answers are stored once per file: entries must still read back their own, across trims and past the
+    # number of answers remembered, and the stored answers stay bounded by the entries that use them.
+    import os
+    import sqlite3
+
+    from mockserver.store.journal import ANSWERS_REMEMBERED, TRIM_EVERY, Journal
+
+    journal = Journal(tmp_path, size=20)
+    distinct = ANSWERS_REMEMBERED + 44
+    for n in range(3 * distinct):
+        k = (n * 7) % distinct if n < 2 * distinct else n % 3  # many answers, then a few repeated ones
+        journal.record(
+            tenant="sandbox/default", method="GET", path="/api/calendars", query=[("k", str(k))], headers=[],
+            body=b"", status=200, error_code="SUCCESS", rule_id=None, duration_ms=0.1,
+            answer_type="application/json", answer=b'{"k": %d}' % k,
+        )  # fmt: skip
+        if n % 7 == 0:
+            journal.flush()
+    entries = journal.entries(limit=20)
+    assert len(entries) == 20
+    assert all(entry["response"]["body"] == {"k": int(entry["query"]["k"])} for entry in entries)
+    with sqlite3.connect(tmp_path / f"{os.getpid()}.sqlite") as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    assert stored <= 20 + TRIM_EVERY
+
+
 def test_journal_pages_back_with_before(client, api):
     for n in range(5):
         api.get("/api/calendars", page=n + 1)
@@ -317,7 +380,8 @@ def test_stacked_delays_are_capped_per_request(client, api, monkeypatch):
     from mockserver.control import switches
 
     slept: list[float] = []
-    monkeypatch.setattr(switches.requestlock.time, "sleep", slept.append)
+    # The delay's own sleep only: patching time.sleep would also count the journal flusher's naps.
+    monkeypatch.setattr(switches.requestlock, "sleep", slept.append)
     for _ in range(3):
         client.post("/__mock/rules", json={"path": "/api/health", "delay_ms": 60000})
     assert api.get("/api/health").status_code == 200

@@ -15,6 +15,7 @@ spelling, and every known account or admin token wherever it appears (a Referer,
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import mmap
 import os
@@ -38,6 +39,8 @@ SECRET_NAMES = frozenset({"access-token", "x-mock-admin-token", "authorization",
 BODY_LIMIT = 65536
 #: How much of each answer's body is kept (enough to read an envelope's message and first records).
 ANSWER_LIMIT = 2048
+#: Answers remembered per process to store a repeated one once (a test suite's or a dashboard's reads repeat).
+ANSWERS_REMEMBERED = 256
 HEADER_BYTES = 8192
 HEADER_VALUE_LIMIT = 1024
 FLUSH_SECONDS = 0.005
@@ -47,13 +50,16 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, tenant TEXT, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body TEXT, status INTEGER NOT NULL, error_code TEXT,
-    rule_id INTEGER, duration_ms REAL NOT NULL, hint TEXT, fault TEXT, answer_type TEXT, answer TEXT,
+    rule_id INTEGER, duration_ms REAL NOT NULL, hint TEXT, fault TEXT, answer_type TEXT, answer_id INTEGER,
     size INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 """
-_COLUMNS = (
+_FIELDS = (
     "id, at, tenant, method, path, query, headers, body, status, error_code, rule_id, duration_ms, hint, fault,"
-    " answer_type, answer"
+    " answer_type"
 )
+_WRITTEN = f"{_FIELDS}, answer_id, size"
+_READ = f"{_FIELDS}, (SELECT text FROM answers WHERE answers.id = entries.answer_id)"
 _STATUS_CLASSES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
 
@@ -180,9 +186,16 @@ class Journal:
         self._writer: sqlite3.Connection | None = None
         self._pid = 0
         self._last_id = 0
-        self._writes = 0
-        self._bytes = 0
+        # The id and size of every entry in this process's file, oldest first: trimming pops them here and
+        # deletes by id, instead of counting rows and summing sizes in SQL on every trim.
+        self._kept: collections.deque[tuple[int, int]] = collections.deque()
+        self._bytes = 0  # of the entries in the file
         self._pending: list[tuple[Any, ...]] = []
+        # An answer is stored once per file and entries point to it: most answers repeat, and writing (then
+        # trimming) 2 KiB per entry was most of the journal's cost on a busy server.
+        self._answer_ids: dict[str, int] = {}  # the texts of answers in the file or pending, newest last
+        self._new_answers: list[tuple[int, str]] = []
+        self._last_answer_id = 0
         self._write_lock = threading.Lock()  # the writer connection; _lock guards only the pending rows
         self._marked = 0  # what the marker says: the oldest entry not yet in the file
         self._marker: Any = None
@@ -192,8 +205,14 @@ class Journal:
         if self._pid != os.getpid():
             self._writer = connect(self.directory / f"{os.getpid()}.sqlite", cache_kib=256)
             self._writer.executescript(SCHEMA)
+            if "answer_id" not in {row[1] for row in self._writer.execute("PRAGMA table_info(entries)")}:
+                # A dead process's file of an older layout, under our pid in a kept --data-dir: stale anyway.
+                self._writer.execute("DROP TABLE entries")
+                self._writer.executescript(SCHEMA)
             self._pid, self._last_id, self._pending, self._marked = os.getpid(), 0, [], 0
-            self._bytes = int(self._writer.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+            self._answer_ids, self._new_answers = {}, []
+            self._last_answer_id = self._writer.execute("SELECT COALESCE(MAX(id), 0) FROM answers").fetchone()[0]
+            self._count_kept(self._writer)
             self._marker = _PendingMarker(self.directory / f"{os.getpid()}.pending")
         assert self._writer is not None
         return self._writer
@@ -212,18 +231,25 @@ class Journal:
                 if not self._pending or self._pid != os.getpid():
                     return
                 rows, self._pending = self._pending, []
+                answers, self._new_answers = self._new_answers, []
                 conn = self._own()
             with transaction(conn):
+                conn.executemany("INSERT INTO answers (id, text) VALUES (?, ?)", answers)
                 conn.executemany(
-                    f"INSERT INTO entries ({_COLUMNS}, size) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO entries ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             with self._lock:  # the oldest entry still unwritten: one recorded while these were written, or none
                 self._marked = self._pending[0][0] if self._pending else 0
                 self._marker.set(self._marked)
-            if self._writes % TRIM_EVERY < len(rows) or self._bytes > self.max_bytes:
+            self._kept.extend((row[0], row[-1]) for row in rows)
+            self._bytes += sum(row[-1] for row in rows)
+            if len(self._kept) >= self.size + TRIM_EVERY or self._bytes > self.max_bytes:
                 self._trim(conn)
+
+    def _count_kept(self, conn: sqlite3.Connection) -> None:
+        self._kept = collections.deque(conn.execute("SELECT id, size FROM entries ORDER BY id"))
+        self._bytes = sum(size for _, size in self._kept)
 
     def _settle(self, timeout: float = 0.5) -> None:
         """Before a read: every entry recorded until now, in any worker, is in its file."""
@@ -299,37 +325,50 @@ class Journal:
             # Ids are microsecond timestamps: in time order across every worker's file (and still exact
             # as JavaScript numbers, which a larger id would not be).
             entry_id = self._last_id = max(int(now * 1_000_000), self._last_id + 1)
-            self._writes += 1
-            self._bytes += size
             if not self._marked:
                 self._marked = entry_id
                 self._marker.set(entry_id)
+            answer_id = None if answer_text is None else self._answer_id(answer_text)
             self._pending.append(
-                (entry_id, now, *row, round(duration_ms, 3), hint, fault, answer_type, answer_text, size)
+                (entry_id, now, *row, round(duration_ms, 3), hint, fault, answer_type, answer_id, size)
             )
         _flusher.wants(self)
 
+    def _answer_id(self, text: str) -> int:
+        """The id of this answer's text in the file, stored (at the next flush) if it is not remembered."""
+        answer_id = self._answer_ids.pop(text, None)  # popped and put back: the newest stays last
+        if answer_id is None:
+            self._last_answer_id = answer_id = self._last_answer_id + 1
+            self._new_answers.append((answer_id, text))
+            if len(self._answer_ids) >= ANSWERS_REMEMBERED:  # forgotten, not deleted: its entries keep it
+                del self._answer_ids[next(iter(self._answer_ids))]
+        self._answer_ids[text] = answer_id
+        return answer_id
+
     def _trim(self, conn: sqlite3.Connection) -> None:
-        """Keep the newest ``size`` entries and, by dropping the oldest, 3/4 of the byte budget at most.
-
-        Both by an id threshold found on the primary key, so that a trim costs a few index steps."""
-        row = conn.execute("SELECT id FROM entries ORDER BY id DESC LIMIT 1 OFFSET ?", (self.size,)).fetchone()
-        if row is not None:
-            self._bytes -= self._drop_through(conn, row[0])
+        """Keep the newest ``size`` entries and, by dropping the oldest, 3/4 of the byte budget at most."""
+        last = 0
+        while len(self._kept) > self.size:
+            last, size = self._kept.popleft()
+            self._bytes -= size
         if self._bytes > self.max_bytes:
-            keep, kept = self.max_bytes * 3 // 4, 0
-            for entry_id, size in conn.execute("SELECT id, size FROM entries ORDER BY id DESC"):
-                kept += size
-                if kept > keep:
-                    self._bytes -= self._drop_through(conn, entry_id)
-                    break
-
-    @staticmethod
-    def _drop_through(conn: sqlite3.Connection, entry_id: int) -> int:
-        """Delete the entries up to this id; returns their bytes."""
-        dropped = conn.execute("SELECT COALESCE(SUM(size), 0) FROM entries WHERE id <= ?", (entry_id,)).fetchone()[0]
-        conn.execute("DELETE FROM entries WHERE id <= ?", (entry_id,))
-        return int(dropped)
+            keep = self.max_bytes * 3 // 4
+            while self._kept and self._bytes > keep:
+                last, size = self._kept.popleft()
+                self._bytes -= size
+        if not last:
+            return
+        conn.execute("DELETE FROM entries WHERE id <= ?", (last,))
+        unused = {
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM answers WHERE id NOT IN (SELECT answer_id FROM entries WHERE answer_id IS NOT NULL)"
+            )
+        }
+        with self._lock:  # an answer that a pending entry points to stays; the others are no longer handed out
+            unused -= {row[-2] for row in self._pending}
+            self._answer_ids = {text: aid for text, aid in self._answer_ids.items() if aid not in unused}
+        conn.executemany("DELETE FROM answers WHERE id = ?", [(aid,) for aid in unused])
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -398,7 +437,7 @@ class Journal:
             values.append(upto)
         order = "ASC" if after is not None else "DESC"
         rows = self._each(
-            f"SELECT {_COLUMNS} FROM entries WHERE {' AND '.join(bounds)} AND {where} ORDER BY id {order} LIMIT ?",
+            f"SELECT {_READ} FROM entries WHERE {' AND '.join(bounds)} AND {where} ORDER BY id {order} LIMIT ?",
             [*values, *params, limit],
         )
         rows.sort(key=lambda row: row[0], reverse=order == "DESC")
@@ -435,9 +474,9 @@ class Journal:
                 continue
             finally:
                 conn.close()
-        with self._lock:
+        with self._write_lock:
             if self._writer is not None and self._pid == os.getpid():
-                self._bytes = int(self._writer.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+                self._count_kept(self._writer)
         return visible
 
 
