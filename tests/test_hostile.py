@@ -3,6 +3,7 @@ server, capacity is exact for every writer, every bad input gets its envelope, a
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -341,6 +342,34 @@ def test_hostile_bodies_are_the_documented_400(client, method, url, raw, code):
     response = client.open(url, method=method, data=raw, headers=headers)
     body = assert_error(response, code or "INVALID_PARAMETER", 400)
     assert "Internal" not in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ('{"slot_id": NaN}', '{"slot_id": NaN}'),  # not standard JSON: the text as sent, not null
+        ('{"slot_id": 1e999}', '{"slot_id": 1e999}'),
+        ('{"notes": "\\ud800"}', '{"notes": "\\ud800"}'),  # was a 500 of GET /__mock/journal
+        ('{"slot_id": 123456789012345678901234567890}', {"slot_id": 123456789012345678901234567890}),  # exact
+        (f'{{"slot_id": {HUGE}}}', f'{{"slot_id": {HUGE}}}'),  # past Python's 4,300 digits: text
+    ],
+)
+def test_the_journal_shows_a_hostile_body_as_sent(app, client, monkeypatch, raw, shown):
+    from mockserver.control import stream
+
+    monkeypatch.setattr(stream, "SETTLE_MS", 0)
+    monkeypatch.setattr(stream, "POLL_SECONDS", 0.01)
+    headers = {"Access-Token": DEFAULT_TOKEN, "Content-Type": "application/json"}
+    client.post("/api/appointment", data=raw, headers=headers)
+    entries = client.get("/__mock/journal?limit=1").get_json()["data"]
+    assert entries[0]["body"] == shown
+    # The live stream sends the same entry (an integer past 64 bits ended the stream).
+    events = stream.follow(app.extensions["tap4book"].journal, {}, entries[0]["id"] - 1)
+    with app.test_request_context():
+        next(events)  # the stream's preamble
+        sent = next(chunk for chunk in events if "event: entry" in chunk)
+    events.close()
+    assert json.loads(sent.split("data: ", 1)[1])["body"] == shown
 
 
 def test_an_unpaired_surrogate_in_a_name_is_refused_and_books_nothing(api):

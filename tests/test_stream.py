@@ -84,6 +84,23 @@ def test_a_reader_far_behind_is_told_what_it_missed(app, api, monkeypatch):
     assert [entry["query"]["page"] for _, entry in events[1:]] == ["6", "7", "8"]
 
 
+@pytest.mark.parametrize(("requests", "dropped"), [(5, 0), (12, 7)])
+def test_a_poll_reads_in_short_steps_and_loses_nothing(app, api, monkeypatch, requests, dropped):
+    # Several steps per poll, forwards (within the buffer) and backwards (behind it): same entries, in order.
+    monkeypatch.setattr(stream, "STEP", 2)
+    monkeypatch.setattr(stream, "BUFFER", 5)
+    raw = FlaskClient(app)
+    for page in range(1, requests + 1):
+        api.get("/api/calendars", page=page)
+    time.sleep(0.1)
+    events = _events(raw.get("/__mock/journal/stream?since=60", buffered=False), min(requests, 5) + bool(dropped))
+    if dropped:
+        assert events.pop(0) == ("dropped", {"dropped": dropped, "resume_after": events[0][1]["id"] - 1})
+    assert [entry["query"]["page"] for _, entry in events] == [
+        str(n) for n in range(requests - len(events) + 1, requests + 1)
+    ]
+
+
 def test_a_stream_is_scoped_like_every_control_call(app, client):
     raw = FlaskClient(app)
     Api(client, token=None, debug=True, tenant="mine").get("/api/calendars")

@@ -490,8 +490,8 @@ def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
         "tenant": tenant,
         "method": method,
         "path": path,
-        "query": json.loads(query),
-        "headers": json.loads(headers),
+        "query": orjson.loads(query),
+        "headers": orjson.loads(headers),
         "body": _parsed(body),
         "status": status,
         "error_code": code,
@@ -504,10 +504,29 @@ def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _parsed(text: str | None) -> Any:
-    """A recorded body: its JSON value when it is whole JSON, else the text as recorded."""
+    """A recorded body: its JSON value when it is whole, standard JSON, else the text as recorded.
+
+    Standard: NaN, Infinity, 1e999 or a lone surrogate escape stay text, as sent (read as JSON values, they
+    were shown as null or could not be rendered at all). orjson, because a stream reads hundreds of entries
+    a poll and the standard parser was most of a poll's time; but orjson reads an integer past 64 bits as a
+    float, so a value with a float in it is read again by the standard parser, which is exact."""
     if not text:
         return text
     try:
-        return json.loads(text)
+        value = orjson.loads(text)
+        return json.loads(text) if _has_float(value) else value
     except (ValueError, RecursionError):
         return text
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
