@@ -101,6 +101,29 @@ def test_a_poll_reads_in_short_steps_and_loses_nothing(app, api, monkeypatch, re
     ]
 
 
+def test_streams_share_events_but_never_mix_up_two_entries_of_one_id():
+    # Two workers can number an entry with the same microsecond: each keeps its own event.
+    row = (1733000000000001, 1733000000.0, "sandbox/default", "GET", "/api/calendars", "{}", "{}", None, 200,
+           "SUCCESS", None, 0.5, None, None, "application/json", '{"success":true}')  # fmt: skip
+    other = (*row[:4], "/api/clients", *row[5:])
+    stream._remember([row, other])
+    assert '"path":"/api/calendars"' in stream._text(row)
+    assert '"path":"/api/clients"' in stream._text(other)
+    assert stream._text(row) is stream._text(row)  # made once, then shared
+
+
+def test_two_streams_with_different_filters_each_get_their_own_entries(app, api):
+    raw = FlaskClient(app)
+    api.get("/api/calendars")
+    api.get("/api/nope")
+    api.get("/api/clients")
+    time.sleep(0.1)
+    every = raw.get("/__mock/journal/stream?since=60", buffered=False)
+    failed = raw.get("/__mock/journal/stream?since=60&status=4xx", buffered=False)
+    assert [e["path"] for _, e in _events(every, 3)] == ["/api/calendars", "/api/nope", "/api/clients"]
+    assert [e["path"] for _, e in _events(failed, 1)] == ["/api/nope"]
+
+
 def test_a_stream_is_scoped_like_every_control_call(app, client):
     raw = FlaskClient(app)
     Api(client, token=None, debug=True, tenant="mine").get("/api/calendars")

@@ -10,6 +10,7 @@ falls more than ``BUFFER`` entries behind skips to the newest ones and is told h
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Iterator
@@ -20,16 +21,19 @@ from flask import Response
 from mockserver import requestlock
 from mockserver.errors import InvalidParameter
 from mockserver.render import to_json
-from mockserver.store.journal import Journal
+from mockserver.store.journal import Journal, entry
 
 POLL_SECONDS = 0.25
 SETTLE_MS = 300
 HEARTBEAT_SECONDS = 1.0  # a closed connection is noticed at the next write: the reader's thread is freed soon
 BUFFER = 500
 STEP = 100  # entries read per turn
+EVENTS_KEPT = 600  # entries' events remembered for the other streams: a few MB, while any stream is open
 MAX_STREAMS = 16  # per server process
 
 _open = 0
+_events: collections.OrderedDict[tuple[int, int], str] = collections.OrderedDict()
+_events_lock = threading.Lock()  # streams outside a server (tests) have no request lock around them
 _open_lock = threading.Lock()
 
 
@@ -53,15 +57,15 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
             yield f"retry: 1000\n\n: following the journal after {last}\n\n"
             while stop is None or not stop.is_set():
                 upto = int(time.time() * 1_000_000) - SETTLE_MS * 1000
-                entries, dropped = _read(journal, filters, last, upto)
+                rows, dropped = _read(journal, filters, last, upto)
                 chunk = [_event("dropped", dropped)] if dropped else []
-                chunk += [_event("entry", entry, entry["id"]) for entry in entries]
-                if entries:
-                    last = entries[-1]["id"]
+                chunk += [_text(row) for row in rows]
+                if rows:
+                    last = rows[-1][0]
                 if chunk:
                     yield "".join(chunk)  # one write per poll, whatever the number of entries
                 now = time.monotonic()
-                if entries:
+                if rows:
                     quiet_since = now
                 elif now - quiet_since >= HEARTBEAT_SECONDS:
                     yield ": heartbeat\n\n"  # also how a closed connection is noticed
@@ -70,42 +74,68 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
         finally:
             with _open_lock:
                 _open -= 1
+                if not _open:
+                    with _events_lock:
+                        _events.clear()
 
     return events()
 
 
-def _read(
-    journal: Journal, filters: dict[str, Any], last: int, upto: int
-) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
-    """The entries after ``last`` up to ``upto``; past ``BUFFER`` of them, the newest ``BUFFER`` and what was
+def _read(journal: Journal, filters: dict[str, Any], last: int, upto: int) -> tuple[list[Any], dict[str, int] | None]:
+    """The rows after ``last`` up to ``upto``; past ``BUFFER`` of them, the newest ``BUFFER`` and what was
     skipped. Read ``STEP`` at a time, each step in the requests' queue (a poll never fights them over the
     GIL) and short: a busy server's poll read 500 entries in one turn, a 5 ms wait for the requests behind."""
     with requestlock.turn():
         pending = journal.count(after=last, upto=upto, **filters)
-    entries: list[dict[str, Any]] = []
+    rows: list[Any] = []
     if pending <= BUFFER:
         while True:
             with requestlock.turn():
-                page = journal.entries(after=entries[-1]["id"] if entries else last, upto=upto, limit=STEP, **filters)
-            entries += page
+                page = journal.rows(after=rows[-1][0] if rows else last, upto=upto, limit=STEP, **filters)
+                _remember(page)
+            rows += page
             if len(page) < STEP:
                 break
-        if len(entries) <= BUFFER:
-            return entries, None
+        if len(rows) <= BUFFER:
+            return rows, None
         # More than counted: entries past the journal's visible window, still in a file until its next trim.
-        pending, entries = len(entries), entries[-BUFFER:]
-        return entries, {"dropped": pending - BUFFER, "resume_after": entries[0]["id"] - 1}
+        pending, rows = len(rows), rows[-BUFFER:]
+        return rows, {"dropped": pending - BUFFER, "resume_after": rows[0][0] - 1}
     before = upto + 1
-    while len(entries) < BUFFER:  # fell behind: the newest BUFFER, read backwards from upto
-        want = min(STEP, BUFFER - len(entries))
+    while len(rows) < BUFFER:  # fell behind: the newest BUFFER, read backwards from upto
+        want = min(STEP, BUFFER - len(rows))
         with requestlock.turn():
-            page = journal.entries(limit=want, before=before, upto=upto, **filters)
-        entries[:0] = page
+            page = journal.rows(limit=want, before=before, upto=upto, **filters)
+            _remember(page)
+        rows[:0] = page
         if len(page) < want:
             break
-        before = page[0]["id"]
-    resume_after = entries[0]["id"] - 1 if entries else upto
-    return entries, {"dropped": pending - len(entries), "resume_after": resume_after}
+        before = page[0][0]
+    resume_after = rows[0][0] - 1 if rows else upto
+    return rows, {"dropped": pending - len(rows), "resume_after": resume_after}
+
+
+def _remember(rows: list[Any]) -> None:
+    """Each row's event, made once for every stream of this process: the console and `tail` follow the same
+    entries, and parsing and serialising an entry is most of a poll's work. Keyed by the whole row (its id
+    and a hash of the rest: two workers may number an entry with the same microsecond)."""
+    for row in rows:
+        key = (row[0], hash(row))
+        with _events_lock:
+            if key in _events:
+                _events.move_to_end(key)
+                continue
+        text = _event("entry", entry(row), row[0])
+        with _events_lock:
+            _events[key] = text
+            if len(_events) > EVENTS_KEPT:
+                _events.popitem(last=False)
+
+
+def _text(row: Any) -> str:
+    with _events_lock:
+        text = _events.get((row[0], hash(row)))
+    return text or _event("entry", entry(row), row[0])
 
 
 def response(events: Iterator[str]) -> Response:

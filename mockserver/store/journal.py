@@ -419,6 +419,18 @@ class Journal:
     ) -> list[dict[str, Any]]:
         """The newest ``limit`` matching entries (older than ``before``), oldest first; with ``after``, the
         oldest ``limit`` entries after that id (up to ``upto``), for a stream to follow the journal."""
+        return [entry(row) for row in self.rows(limit=limit, before=before, after=after, upto=upto, **filters)]
+
+    def rows(
+        self,
+        *,
+        limit: int = 100,
+        before: int | None = None,
+        after: int | None = None,
+        upto: int | None = None,
+        **filters: Any,
+    ) -> list[tuple[Any, ...]]:
+        """What ``entries`` returns, as stored rows (``entry`` reads one): for a reader that caches its own."""
         if upto is None:
             self._settle()  # (a stream reads only entries older than its settle time: no wait)
         where, params = Filters(**filters).sql()
@@ -444,7 +456,7 @@ class Journal:
         chosen = rows[:limit]
         if order == "DESC":
             chosen.reverse()
-        return [_entry(row) for row in chosen]
+        return chosen
 
     def count(self, *, after: int | None = None, upto: int | None = None, **filters: Any) -> int:
         if upto is None:
@@ -480,7 +492,8 @@ class Journal:
         return visible
 
 
-def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
+def entry(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A stored row as the journal shows it."""
     rid, at, tenant, method, path, query, headers, body, status, code, rule_id, duration, hint, fault, kind, answer = (
         row
     )
