@@ -408,18 +408,9 @@ class Journal:
         )
         return ids[self.size - 1] if len(ids) >= self.size else 0
 
-    def entries(
-        self,
-        *,
-        limit: int = 100,
-        before: int | None = None,
-        after: int | None = None,
-        upto: int | None = None,
-        **filters: Any,
-    ) -> list[dict[str, Any]]:
-        """The newest ``limit`` matching entries (older than ``before``), oldest first; with ``after``, the
-        oldest ``limit`` entries after that id (up to ``upto``), for a stream to follow the journal."""
-        return [entry(row) for row in self.rows(limit=limit, before=before, after=after, upto=upto, **filters)]
+    def entries(self, **query: Any) -> list[dict[str, Any]]:
+        """The entries ``rows`` selects (same arguments), as the journal shows them."""
+        return [entry(row) for row in self.rows(**query)]
 
     def rows(
         self,
@@ -430,7 +421,9 @@ class Journal:
         upto: int | None = None,
         **filters: Any,
     ) -> list[tuple[Any, ...]]:
-        """What ``entries`` returns, as stored rows (``entry`` reads one): for a reader that caches its own."""
+        """The newest ``limit`` matching entries (older than ``before``), oldest first; with ``after``, the
+        oldest ``limit`` entries after that id (up to ``upto``), for a stream to follow the journal. Stored
+        rows (``entry`` reads one): a stream makes each entry's event once for all its readers."""
         if upto is None:
             self._settle()  # (a stream reads only entries older than its settle time: no wait)
         where, params = Filters(**filters).sql()
