@@ -180,6 +180,7 @@ class Journal:
         self.size = size
         self.max_bytes = max_bytes
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
+        self._known = frozenset(self.secrets)
         self._pattern = _alternation(self.secrets)
         self._lock = threading.Lock()
         self._reading = requestlock.Local()
@@ -268,7 +269,7 @@ class Journal:
         """A function that masks every secret in a text: the known tokens, and the values this request sent
         under a secret name. Most texts hold none: a substring test is cheaper than a regex over them."""
         found = {value for name, value in [*query, *headers] if len(value) >= 8 and _secret_name(name)}
-        secrets = self.secrets if found <= set(self.secrets) else sorted({*self.secrets, *found}, key=len, reverse=True)
+        secrets = self.secrets if found <= self._known else sorted({*self.secrets, *found}, key=len, reverse=True)
         if not secrets:
             return lambda text: text
         pattern = self._pattern if secrets is self.secrets else _alternation(secrets)
