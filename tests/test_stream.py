@@ -106,10 +106,10 @@ def test_streams_share_events_but_never_mix_up_two_entries_of_one_id():
     row = (1733000000000001, 1733000000.0, "sandbox/default", "GET", "/api/calendars", "{}", "{}", None, 200,
            "SUCCESS", None, 0.5, None, None, "application/json", '{"success":true}')  # fmt: skip
     other = (*row[:4], "/api/clients", *row[5:])
-    stream._remember([row, other])
-    assert '"path":"/api/calendars"' in stream._text(row)
-    assert '"path":"/api/clients"' in stream._text(other)
-    assert stream._text(row) is stream._text(row)  # made once, then shared
+    (_, first), (_, second) = stream._events_of([row, other])
+    assert '"path":"/api/calendars"' in first
+    assert '"path":"/api/clients"' in second
+    assert stream._events_of([row])[0][1] is first  # made once, then shared
 
 
 def test_two_streams_with_different_filters_each_get_their_own_entries(app, api):

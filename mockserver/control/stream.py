@@ -59,7 +59,7 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
                 upto = int(time.time() * 1_000_000) - SETTLE_MS * 1000
                 rows, dropped = _read(journal, filters, last, upto)
                 chunk = [_event("dropped", dropped)] if dropped else []
-                chunk += [_text(row) for row in rows]
+                chunk += [text for _, text in rows]
                 if rows:
                     last = rows[-1][0]
                 if chunk:
@@ -81,18 +81,20 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
     return events()
 
 
-def _read(journal: Journal, filters: dict[str, Any], last: int, upto: int) -> tuple[list[Any], dict[str, int] | None]:
-    """The rows after ``last`` up to ``upto``; past ``BUFFER`` of them, the newest ``BUFFER`` and what was
-    skipped. Read ``STEP`` at a time, each step in the requests' queue (a poll never fights them over the
-    GIL) and short: a busy server's poll read 500 entries in one turn, a 5 ms wait for the requests behind."""
+def _read(
+    journal: Journal, filters: dict[str, Any], last: int, upto: int
+) -> tuple[list[tuple[int, str]], dict[str, int] | None]:
+    """The (id, event) of each entry after ``last`` up to ``upto``; past ``BUFFER`` of them, the newest
+    ``BUFFER`` and what was skipped. Read ``STEP`` at a time, each step in the requests' queue (a poll never
+    fights them over the GIL) and short: a busy server's poll read 500 entries in one turn, a 5 ms wait for the
+    requests behind."""
     with requestlock.turn():
         pending = journal.count(after=last, upto=upto, **filters)
-    rows: list[Any] = []
+    rows: list[tuple[int, str]] = []
     if pending <= BUFFER:
         while True:
             with requestlock.turn():
-                page = journal.rows(after=rows[-1][0] if rows else last, upto=upto, limit=STEP, **filters)
-                _remember(page)
+                page = _events_of(journal.rows(after=rows[-1][0] if rows else last, upto=upto, limit=STEP, **filters))
             rows += page
             if len(page) < STEP:
                 break
@@ -105,8 +107,7 @@ def _read(journal: Journal, filters: dict[str, Any], last: int, upto: int) -> tu
     while len(rows) < BUFFER:  # fell behind: the newest BUFFER, read backwards from upto
         want = min(STEP, BUFFER - len(rows))
         with requestlock.turn():
-            page = journal.rows(limit=want, before=before, upto=upto, **filters)
-            _remember(page)
+            page = _events_of(journal.rows(limit=want, before=before, upto=upto, **filters))
         rows[:0] = page
         if len(page) < want:
             break
@@ -115,27 +116,25 @@ def _read(journal: Journal, filters: dict[str, Any], last: int, upto: int) -> tu
     return rows, {"dropped": pending - len(rows), "resume_after": resume_after}
 
 
-def _remember(rows: list[Any]) -> None:
-    """Each row's event, made once for every stream of this process: the console and `tail` follow the same
-    entries, and parsing and serialising an entry is most of a poll's work. Keyed by the whole row (its id
-    and a hash of the rest: two workers may number an entry with the same microsecond)."""
+def _events_of(rows: list[Any]) -> list[tuple[int, str]]:
+    """Each row's id and event, made once for every stream of this process: the console and `tail` follow the
+    same entries, and parsing and serialising an entry is most of a poll's work. Keyed by the whole row (its
+    id and a hash of the rest: two workers may number an entry with the same microsecond)."""
+    made = []
     for row in rows:
         key = (row[0], hash(row))
         with _events_lock:
-            if key in _events:
+            text = _events.get(key)
+            if text is not None:
                 _events.move_to_end(key)
-                continue
-        text = _event("entry", entry(row), row[0])
-        with _events_lock:
-            _events[key] = text
-            if len(_events) > EVENTS_KEPT:
-                _events.popitem(last=False)
-
-
-def _text(row: Any) -> str:
-    with _events_lock:
-        text = _events.get((row[0], hash(row)))
-    return text or _event("entry", entry(row), row[0])
+        if text is None:
+            text = _event("entry", entry(row), row[0])
+            with _events_lock:
+                _events[key] = text
+                if len(_events) > EVENTS_KEPT:
+                    _events.popitem(last=False)
+        made.append((row[0], text))
+    return made
 
 
 def response(events: Iterator[str]) -> Response:
