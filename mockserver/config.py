@@ -152,6 +152,11 @@ class Config:
     control_origins: tuple[str, ...] = _option(
         (), _origin_list, "web origins besides the server's own allowed to call the control API (comma list)"
     )
+    allowed_hosts: tuple[str, ...] = _option(
+        (),
+        _name_list,
+        "host names besides localhost and IP addresses by which a web page may call the control API (comma list)",
+    )
     max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
     log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off", choices=LOG_FORMATS)
     ready_file: str | None = _option(

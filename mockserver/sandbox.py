@@ -14,20 +14,22 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from mockserver import tenancy
+from mockserver.args import SQLITE_MAX
 from mockserver.auth import AccountBook
 from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
 from mockserver.dataset import DatasetSpec, window_of
 from mockserver.errors import InvalidParameter
-from mockserver.store import writes
+from mockserver.store import queries, transfer, writes
 from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
 from mockserver.store.journal import Journal
 from mockserver.store.templates import Templates, default_cache_dir
 from mockserver.store.tenants import TenantConnection, TenantFiles
 
-MAX_SEED = 2**63 - 1  # what SQLite can store, and the --seed limit
+MAX_SEED = SQLITE_MAX  # the --seed limit too
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,17 @@ class Sandbox:
     def today(self, tenant: str) -> date:
         return local_date(self.now(tenant))
 
+    def set_clock(self, scope: str, state: ClockState) -> None:
+        self.control.set_clock(scope, state)
+
+    def real_clock(self, scope: str) -> None:
+        """Back to real time: a tenant to the server's clock, the server to the real one."""
+        self.control.drop_clock(scope)
+
+    @property
+    def seed(self) -> int:
+        return self.control.seed
+
     # -- tenants -------------------------------------------------------------------------------
 
     def spec_for(self, tenant: str, seed: int | None = None) -> DatasetSpec:
@@ -129,8 +142,15 @@ class Sandbox:
         self.journal.clear(tenant)
         return self.files.remove(tenant) or known
 
+    def tenants(self) -> list[dict[str, Any]]:
+        return self.control.tenants()
+
     def tenant_names(self) -> list[str]:
         return [row["tenant"] for row in self.control.tenants()]
+
+    def set_options(self, tenant: str, options: dict[str, Any]) -> None:
+        self.db(tenant)
+        self.control.set_tenant_options(tenant, options)
 
     def data_window(self, tenant: str, snapshot: Snapshot | None = None) -> tuple[date, date] | None:
         """The first and last day of the tenant's generated slots, when it is registered."""
@@ -177,6 +197,50 @@ class Sandbox:
             self.control.record_reset(name, spec.key, override)
         override = self.control.seed_override(tenant) if tenant else None
         return ResetResult(targets, override if override is not None else self.control.seed, removed, cleared)
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def rules(self, tenant: str | None) -> list[dict[str, Any]]:
+        return self.control.rules(tenant)
+
+    def rule(self, rule_id: int) -> dict[str, Any] | None:
+        return self.control.rule(rule_id)
+
+    def add_rule(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.control.add_rule(spec)
+
+    def remove_rule(self, rule_id: int, tenant: str | None) -> bool:
+        return self.control.remove_rule(rule_id, tenant)
+
+    def clear_rules(self, tenant: str | None, preset: str | None = None) -> int:
+        return self.control.clear_rules(tenant, preset)
+
+    # -- journal -------------------------------------------------------------------------------
+
+    def journal_entries(self, filters: dict[str, Any], *, limit: int, before: int | None) -> list[dict[str, Any]]:
+        return self.journal.entries(**filters, limit=limit, before=before)
+
+    def journal_count(self, filters: dict[str, Any]) -> int:
+        return self.journal.count(**filters)
+
+    def clear_journal(self, tenant: str | None) -> int:
+        return self.journal.clear(tenant)
+
+    # -- what the console and the dataset transfer read ----------------------------------------
+
+    def calendars(self, tenant: str) -> list[dict[str, Any]]:
+        rows, _ = queries.list_calendars(self.db(tenant), 1, 100_000)
+        keep = ("calendar_id", "calendar_name", "is_active", "timezone")
+        return [{key: row[key] for key in keep} for row in rows]
+
+    def week(self, tenant: str, calendar_id: int, start: date, end: date) -> dict[str, Any]:
+        return queries.week(self.db(tenant), calendar_id, start, end, self.now(tenant))
+
+    def export_dataset(self, tenant: str) -> dict[str, Any]:
+        return transfer.export(self.db(tenant))
+
+    def import_dataset(self, tenant: str, document: Any) -> dict[str, int]:
+        return transfer.load(self.db(tenant), document)
 
     # -- data actions of presets ---------------------------------------------------------------
 

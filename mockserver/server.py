@@ -43,7 +43,6 @@ from typing import Any
 from flask import Flask
 
 from mockserver import requestlock
-from mockserver.control.views import DATASET_BODY_LIMIT  # PUT /__mock/dataset; other bodies: --max-body-bytes
 
 READY_EVENT = "ready"
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send a request's headers (granian's default: 30 s)
@@ -196,12 +195,8 @@ def serve(
 
     line = ready_line(sock, workers, threads)
     granian_mp._wsgi_call_wrap = _wsgi_adapter  # our environ (see the module docstring)
-    limit = app.config["MAX_CONTENT_LENGTH"]
-    wsgi = requestlock.wrap(
-        app,
-        lambda environ: DATASET_BODY_LIMIT if environ.get("PATH_INFO") == "/__mock/dataset" else limit,
-        cpu_affinity,
-    )
+    pipeline = app.wsgi_app  # its body limits: PUT /__mock/dataset's, --max-body-bytes for the rest
+    wsgi = requestlock.wrap(app, lambda environ: pipeline.body_limit(environ.get("PATH_INFO") or ""), cpu_affinity)
     # Objects built before the fork stay shared with the workers only if nothing writes to their pages;
     # the collector would (it tracks every object), so it leaves the pre-fork heap alone.
     gc.collect()

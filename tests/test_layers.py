@@ -31,13 +31,19 @@ LAYERS: list[tuple[str, set[str]]] = [
             "client",
             "requestlock",
             "netfaults",
+            "protocol",
+            "answer",
+            "args",
         },
     ),
     ("store", {"store"}),
     ("sandbox", {"sandbox"}),
     ("request context", {"call"}),
     ("planes", {"api", "control", "openapi", "cors", "console", "home"}),
-    ("entry points", {"app", "fastpath", "server", "cli", "pytest_plugin", "testing", "probe", "tail", "__init__"}),
+    (
+        "entry points",
+        {"app", "pipeline", "routing", "server", "cli", "pytest_plugin", "testing", "probe", "tail", "__init__"},
+    ),
 ]
 PLANES = ("api", "control")
 

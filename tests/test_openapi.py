@@ -23,7 +23,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from werkzeug.test import TestResponse
 
-from mockserver import console, create_app, openapi
+from mockserver import api, console, create_app, openapi
 from mockserver.api import params
 from mockserver.config import Config
 from mockserver.control import rules as rule_specs
@@ -97,7 +97,7 @@ def test_every_route_is_described_and_every_operation_is_served(shared_app: Flas
         if rule.endpoint != "static"  # Flask's own static route: no folder, always 404 ENDPOINT_NOT_FOUND
         and rule.rule != "/"  # a page of links for people who open the bare URL, not an operation
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
-    }
+    } | {(method, _shape(route.rule)) for route in api.ROUTES for method in route.methods}
     described = {(method, _shape(path)) for method, path in contract.operations()}
     assert {path.split("/")[1] for _, path in routes} == {"api", "__mock"}
     assert routes - described == set(), "routes missing from openapi.yaml"

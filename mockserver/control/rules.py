@@ -183,8 +183,9 @@ def matches(rule: Mapping[str, Any], method: str, path: str, query: Mapping[str,
     if not fnmatch.fnmatchcase(path, rule["path"]) and not fnmatch.fnmatchcase(path.rstrip("/"), rule["path"]):
         return False
     for name, expected in (rule.get("query") or {}).items():
-        actual = query.get(name)
-        if actual is None or (expected != "*" and actual != expected):
+        # A repeated parameter (calendar_id=1&calendar_id=2) matches when any of its values does.
+        values = query.getlist(name) if hasattr(query, "getlist") else [query[name]] if name in query else []
+        if not values or (expected != "*" and expected not in values):
             return False
     return True
 

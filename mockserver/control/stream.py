@@ -16,9 +16,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response
-
 from mockserver import requestlock
+from mockserver.answer import Answer
 from mockserver.errors import InvalidParameter
 from mockserver.render import to_json
 from mockserver.store.journal import Journal, entry
@@ -137,10 +136,13 @@ def _events_of(rows: list[Any]) -> list[tuple[int, str]]:
     return made
 
 
-def response(events: Iterator[str]) -> Response:
-    return Response(
+def answer(events: Iterator[str]) -> Answer:
+    return Answer(
+        200,
         (chunk.encode() for chunk in events),
-        content_type="text/event-stream; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        direct_passthrough=True,
+        [
+            ("Content-Type", "text/event-stream; charset=utf-8"),
+            ("Cache-Control", "no-cache"),
+            ("X-Accel-Buffering", "no"),
+        ],
     )

@@ -36,17 +36,17 @@ class TenantConnection(Connection):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._answers: OrderedDict[object, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+        self._answers: OrderedDict[object, object] = OrderedDict()
         self._counts: OrderedDict[object, tuple[tuple[int, int], int]] = OrderedDict()
 
-    def answer(self, key: object) -> tuple[bytes, list[tuple[str, str]]] | None:
+    def answer(self, key: object) -> object | None:
         hit = self._answers.get(key)
         if hit is not None:
             self._answers.move_to_end(key)
         return hit
 
-    def keep_answer(self, key: object, body: bytes, headers: list[tuple[str, str]]) -> None:
-        self._answers[key] = (body, headers)
+    def keep_answer(self, key: object, answer: object) -> None:
+        self._answers[key] = answer
         if len(self._answers) > ANSWERS_KEPT:
             self._answers.popitem(last=False)
 
