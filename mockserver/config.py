@@ -133,9 +133,14 @@ class Config:
     journal_bytes: int = _option(
         32 * 1024 * 1024, _int_between(1024 * 1024, 1024**3), "largest size of the journal, in bytes (oldest dropped)"
     )
-    max_tenants: int = _option(256, _int_between(2, 100_000), "most tenants held at once (idle ones make room)")
+    max_tenants: int = _option(
+        256, _int_between(1, 100_000), "most tenants each account holds at once (its idle ones make room)"
+    )
+    max_debug_tenants: int = _option(
+        16, _int_between(1, 100_000), "most tenants debug mode's traffic holds at once (its idle ones make room)"
+    )
     tenant_idle_seconds: int = _option(
-        3600, _int_between(0, 10**9), "a tenant unused (no creation or reset) this long may make room for a new one"
+        3600, _int_between(0, 10**9), "a tenant no request used this long may make room for a new one of its space"
     )
     strict_lifecycle: bool = _option(
         False, parse_bool, "refuse status changes the documentation allows but a real practice would not"

@@ -1,6 +1,7 @@
 """The request pipeline: every request, of every plane, goes through these stages in this order.
 
     request stages (each may answer, which ends them)         planes
+    message       the method's case, exactly one Host (RFC 9110, 9112)        all
     preflight     a browser's CORS preflight from an allowed origin: 204      all
     identify      format, debug mode, account, tenant (never refuses)          all
     guard         browser host (DNS rebinding), admin token, same-site writes control
@@ -43,7 +44,7 @@ from mockserver.call.incoming import Incoming
 from mockserver.control import guard, switches
 from mockserver.control.views.datasets import DATASET_BODY_LIMIT, DATASET_PATH
 from mockserver.cors import Cors
-from mockserver.errors import ApiError, EndpointNotFound, InternalError
+from mockserver.errors import ApiError, EndpointNotFound, InternalError, InvalidParameter
 from mockserver.routing import nearest_endpoint
 from mockserver.sandbox import Sandbox
 
@@ -157,6 +158,24 @@ class Pipeline:
 # -- request stages ------------------------------------------------------------------------------
 
 
+def _message(pipeline: Pipeline, call: Call) -> None:
+    """What the HTTP server lets through but the RFCs refuse: it would otherwise be served as something else."""
+    incoming = call.incoming
+    if incoming.method != incoming.method.upper():
+        raise EndpointNotFound(
+            f"No endpoint {incoming.method} {incoming.path}: HTTP methods are case-sensitive",
+            hint=f"Send {incoming.method.upper()}, in capitals (RFC 9110, section 9.1).",
+        )
+    host = incoming.environ.get("HTTP_HOST")
+    if incoming.environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and (not host or "," in host):
+        problem = "several Host headers" if host else "no Host header (or an empty one)"
+        raise InvalidParameter(
+            f"An HTTP/1.1 request needs exactly one Host header; this one has {problem}",
+            details={"header": "Host"},
+            hint="RFC 9112, section 3.2: send one Host header naming the server, such as Host: localhost:8080.",
+        )
+
+
 def _preflight(pipeline: Pipeline, call: Call) -> Answer | None:
     return pipeline.cors.preflight(call.incoming)
 
@@ -241,6 +260,7 @@ def _flask(pipeline: Pipeline, call: Call) -> Answer:
 
 
 REQUEST_STAGES = (
+    Stage("message", _message),  # type: ignore[arg-type]
     Stage("preflight", _preflight),
     Stage("identify", _identify),  # type: ignore[arg-type]
     Stage("guard", _guard, frozenset({CONTROL})),  # type: ignore[arg-type]

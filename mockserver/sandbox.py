@@ -11,6 +11,8 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +32,7 @@ from mockserver.store.templates import Templates, default_cache_dir
 from mockserver.store.tenants import TenantConnection, TenantFiles
 
 MAX_SEED = SQLITE_MAX  # the --seed limit too
+TOUCH_SECONDS = 60  # how often a tenant in use has its last use written down (eviction reads it)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Sandbox:
         self.files = TenantFiles(self.data_dir, self.templates)
         # Tenant records (by creation time) whose database file this process has seen made.
         self._files_made: set[float] = set()
+        self._touched: dict[str, float] = {}  # tenant -> when this process last noted its use (monotonic)
         self.default_tenant = tenancy.tenant_id(self.accounts.default.account_id)
         self.protected = {self.default_tenant, tenancy.tenant_id(tenancy.DEBUG_SPACE)}
         # Build the default dataset now, so that "ready" means the first request is served from data.
@@ -112,28 +116,48 @@ class Sandbox:
             seed = override if override is not None else self.control.seed
         return DatasetSpec(seed=seed, anchor=self.today(tenant), scale=self.config.scale)
 
-    def db(self, tenant: str, snapshot: Snapshot | None = None) -> TenantConnection:
-        """The tenant's database, created from the seeded template on first use (within --max-tenants)."""
+    def db(
+        self, tenant: str, snapshot: Snapshot | None = None, *, evicted: Callable[[str], None] | None = None
+    ) -> TenantConnection:
+        """The tenant's database, created from the seeded template on first use, within its space's quota
+        (``--max-tenants`` for an account, ``--max-debug-tenants`` for debug mode); ``evicted`` hears of an idle
+        tenant removed to make room."""
         record = (snapshot or self.control.snapshot()).tenants.get(tenant)
         if record is None or record.created_at not in self._files_made:
-            record = self._ensure(tenant)
+            record = self._ensure(tenant, evicted)
+        self._touch(tenant)
         return self.files.connection(tenant, record.created_at)
 
-    def _ensure(self, tenant: str) -> TenantRecord:
+    def _touch(self, tenant: str) -> None:
+        """Note that the tenant is in use (at most once a minute per process: it writes the control file)."""
+        now = time.monotonic()
+        if now - self._touched.get(tenant, -TOUCH_SECONDS) >= TOUCH_SECONDS:
+            self._touched[tenant] = now
+            self.control.touch(tenant, time.time())
+
+    def _ensure(self, tenant: str, evicted: Callable[[str], None] | None = None) -> TenantRecord:
         spec = self.spec_for(tenant)
-        record = self.control.reserve_tenant(
+        debug = tenancy.space_of(tenant) == tenancy.DEBUG_SPACE
+        record, removed = self.control.reserve_tenant(
             tenant,
             spec.key,
-            limit=self.config.max_tenants,
+            limit=self.config.max_debug_tenants if debug else self.config.max_tenants,
             idle_seconds=self.config.tenant_idle_seconds,
             protected=self.protected,
-            on_evict=self.files.remove,
+            on_evict=self._evict,
+            flag="--max-debug-tenants" if debug else "--max-tenants",
         )
+        if removed is not None and evicted is not None:
+            evicted(removed)
         if not self.files.exists(tenant):
             # Another worker may have registered the tenant a moment ago: build the dataset it registered.
             self.files.create(tenant, DatasetSpec.from_key(record.dataset) or spec)
         self._files_made.add(record.created_at)
         return record
+
+    def _evict(self, tenant: str) -> None:
+        self.files.remove(tenant)
+        self._touched.pop(tenant, None)
 
     def delete_tenant(self, tenant: str) -> bool:
         if tenant in self.protected:

@@ -30,6 +30,7 @@ def _pipeline(app: Flask) -> Pipeline:
 
 def test_the_stages_run_in_the_documented_order() -> None:
     assert [stage.name for stage in REQUEST_STAGES] == [
+        "message",
         "preflight",
         "identify",
         "guard",

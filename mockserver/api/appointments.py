@@ -34,7 +34,10 @@ def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None 
     """A page of appointments, of one calendar when ``calendar_id`` is given (which must exist)."""
     where = _filter(calendar_id)
     page, per_page = params.paging(current_call().args)
-    rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
+    call = current_call()
+    rows, total = queries.list_appointments(call.db(), where, page, per_page)
+    if not total and (where.date_from or where.date_to):
+        call.empty_range_hint(where.date_from, where.date_to, ("date_from", "date_to"))
     return ok(
         rows, message, item="appointment", columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta=meta
     )

@@ -25,6 +25,8 @@ def list_slots() -> Answer:
     page, per_page = params.paging(call.args)
     assert date_from is not None and date_to is not None
     rows, total = queries.list_slots(call.db(), calendar_id, date_from, date_to, call.now(), page, per_page)
+    if not total:
+        call.empty_range_hint(date_from, date_to, ("date_from", "date_to"))
     return ok(
         rows,
         "Available slots retrieved successfully",

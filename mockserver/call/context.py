@@ -22,7 +22,7 @@ from werkzeug.http import parse_accept_header
 from mockserver import protocol, render, tenancy
 from mockserver.auth import Account
 from mockserver.call.incoming import Incoming
-from mockserver.clock import iso, local_date
+from mockserver.clock import iso, local_date, local_to_epoch
 from mockserver.config import parse_bool
 from mockserver.errors import ApiError, AuthRequired
 from mockserver.sandbox import Sandbox
@@ -84,8 +84,16 @@ class Call:
 
     @property
     def data_tenant(self) -> str:
-        """The tenant whose data and clock the answer uses; a public call without a token uses the default account's."""
-        return self.tenant or tenancy.api_tenant(self.identity, self.sandbox.accounts.default.account_id)
+        """The tenant whose data and clock the answer uses.
+
+        A call without valid credentials (a public endpoint: information, health) reads the tenant its
+        ``X-Mock-Tenant`` names if that tenant exists, else the default account's default tenant: it never creates
+        one, so that anonymous traffic cannot take an account's tenant slots (docs/interpretation.md#tenants).
+        """
+        if self.tenant is not None:
+            return self.tenant
+        named = tenancy.api_tenant(self.identity, self.sandbox.accounts.default.account_id)
+        return named if named in self.snapshot.tenants else self.sandbox.default_tenant
 
     @property
     def snapshot(self) -> Snapshot:
@@ -105,7 +113,7 @@ class Call:
 
     def db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = self.sandbox.db(self.data_tenant, self.snapshot)
+            self._conn = self.sandbox.db(self.data_tenant, self.snapshot, evicted=self._evicted)
             if self.debug:
                 self._conn.set_trace_callback(self._count)
         return self._conn
@@ -113,6 +121,12 @@ class Call:
     @property
     def has_db(self) -> bool:
         return self._conn is not None
+
+    def _evicted(self, tenant: str) -> None:
+        self.hint = self.hint or (
+            f"Tenant {tenant} had not been used for --tenant-idle-seconds and was removed to make room for"
+            f" {self.data_tenant} (its space was at its tenant limit)."
+        )
 
     def _count(self, _statement: str) -> None:
         self.queries += 1
@@ -135,6 +149,24 @@ class Call:
         return (
             f"The sandbox clock's date {today} is outside this tenant's data ({window[0]} to {window[1]}): "
             'POST /__mock/clock/freeze with "rebase": true, or POST /__mock/reset, rebuilds it around the clock.'
+        )
+
+    def empty_range_hint(self, start: date | None, end: date | None, names: tuple[str, str]) -> None:
+        """An empty list whose dates lie outside the tenant's data says so (the hint reaches the client as
+        X-Mock-Hint and the journal): the documentation's own example dates return nothing on today's data."""
+        window = self.sandbox.data_window(self.data_tenant, self.snapshot)
+        if window is None or self.hint:
+            return
+        first, last = start or window[0], end or start or window[1]
+        if first <= window[1] and last >= window[0]:
+            return
+        asked = f"{names[0]}={start}" + (f" to {names[1]}={end}" if end and end != start else "")
+        noon = iso(local_to_epoch(first, (12, 0)))
+        self.hint = (
+            f"Nothing here: {asked} is outside this tenant's data, {window[0]} to {window[1]} (30 days around the"
+            f" sandbox clock's date, {self.today()}). Ask for dates in that window, or start the server with"
+            f' --now {noon} (or POST /__mock/clock/freeze with "rebase": true) to build the'
+            " data around your dates."
         )
 
     def strict_lifecycle(self) -> bool:

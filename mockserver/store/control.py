@@ -193,36 +193,52 @@ class ControlState:
         idle_seconds: float,
         protected: Collection[str],
         on_evict: Callable[[str], None],
-    ) -> TenantRecord:
-        """The tenant's record, registering it first if it is new; at ``limit`` tenants, the tenant idle
-        longest (none of ``protected``, idle over ``idle_seconds``) makes room, else TenantLimit."""
+        flag: str = "--max-tenants",
+    ) -> tuple[TenantRecord, str | None]:
+        """The tenant's record, registering it first if it is new, and the tenant evicted to make room (or None).
+
+        ``limit`` bounds the tenants of the new tenant's space (an account's, or debug mode's): one space never
+        fills another's. At the limit, the tenant of that space idle longest makes room, if it has been idle
+        (no request, creation or reset) for ``idle_seconds``; none of ``protected`` ever does. Else TenantLimit.
+        """
         now = time.time()
+        space = tenant.partition("/")[0]
+        evicted = None
         with self.transaction() as tx:
             row = tx.execute("SELECT dataset, created_at, options FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
             if row is not None:
-                return TenantRecord(tenant, row[0], row[1], json.loads(row[2]))
-            count = tx.execute("SELECT COUNT(*) FROM tenants").fetchone()[0]
+                return TenantRecord(tenant, row[0], row[1], json.loads(row[2])), None
+            prefix = space + "/"  # compared exactly (LIKE would fold case)
+            in_space = "substr(tenant, 1, length(?)) = ?"
+            count = tx.execute(f"SELECT COUNT(*) FROM tenants WHERE {in_space}", (prefix, prefix)).fetchone()[0]
             if count >= limit:
                 marks = ",".join("?" * len(protected)) or "''"
                 idle = tx.execute(
-                    f"SELECT tenant FROM tenants WHERE tenant NOT IN ({marks}) AND active_at < ?"
-                    " ORDER BY active_at, tenant LIMIT 1",
-                    (*protected, now - idle_seconds),
+                    f"SELECT tenant FROM tenants WHERE {in_space} AND tenant NOT IN ({marks})"
+                    " AND active_at < ? ORDER BY active_at, tenant LIMIT 1",
+                    (prefix, prefix, *protected, now - idle_seconds),
                 ).fetchone()
                 if idle is None:
                     raise TenantLimit(
-                        f"This server already holds its {limit} tenants (--max-tenants): delete one with"
-                        " DELETE /__mock/tenants/{tenant}, or start the server with a higher --max-tenants",
-                        details={"field": "X-Mock-Tenant", "max_tenants": limit},
+                        f"The {space!r} space already holds its {limit} tenants ({flag}), none of them idle for"
+                        f" {idle_seconds:g} s: delete one with DELETE /__mock/tenants/{{space}}/{{name}}, or start the"
+                        f" server with a higher {flag}",
+                        details={"field": "X-Mock-Tenant", "limit": limit},
                         hint="Each X-Mock-Tenant name is a tenant of its own; reuse names between test runs.",
                     )
-                self._forget(tx, idle[0])
-                on_evict(idle[0])
+                evicted = idle[0]
+                self._forget(tx, evicted)
+                on_evict(evicted)
             tx.execute(
                 "INSERT INTO tenants (tenant, seed, dataset, created_at, active_at) VALUES (?, NULL, ?, ?, ?)",
                 (tenant, dataset, now, now),
             )
-        return TenantRecord(tenant, dataset, now)
+        return TenantRecord(tenant, dataset, now), evicted
+
+    def touch(self, tenant: str, at: float) -> None:
+        """The tenant was used at ``at``: it is not idle (eviction, reserve_tenant)."""
+        with self.transaction() as tx:
+            tx.execute("UPDATE tenants SET active_at = max(active_at, ?) WHERE tenant = ?", (at, tenant))
 
     def record_reset(self, tenant: str, dataset: str, seed: int | None) -> None:
         now = time.time()
