@@ -29,7 +29,7 @@ class Cors:
 
     def permitted(self, incoming: Incoming) -> str | None:
         """The request's Origin when it may read the answer, else None."""
-        origin = incoming.headers.get("Origin")
+        origin = incoming.header("Origin")
         if not origin or not incoming.path.startswith(SCOPES):
             return None
         if incoming.path.startswith(protocol.CONTROL_PREFIX):

@@ -54,6 +54,7 @@ API, CONTROL, PAGES = "api", "control", "pages"
 ALL = frozenset({API, CONTROL, PAGES})
 HINT_LIMIT = 1024
 CONTROL_ENDPOINTS = "control."
+MATCHES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,22 @@ class Pipeline:
         self.routes = {route.name: route for route in api.ROUTES}
         self.matcher = api.route_map(api.ROUTES).bind("localhost")
         self.flask_rules = app.url_map
+        # Each plane's stages, in order: the loop of every request tests no plane.
+        self.before = {plane: [s for s in REQUEST_STAGES if plane in s.planes] for plane in ALL}
+        self.after = {plane: [s for s in ANSWER_STAGES if plane in s.planes] for plane in ALL}
+        self._matches: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.hits = 0  # answers served by the cache stage (bench and tests read it)
+
+    def match(self, method: str, path: str) -> tuple[str, dict[str, Any]]:
+        """The API route of a request (werkzeug's router), remembered: most requests repeat a few paths."""
+        key = (method, path)
+        found = self._matches.get(key)
+        if found is None:
+            found = self.matcher.match(path, method)  # raises NotFound / MethodNotAllowed, never remembered
+            if len(self._matches) >= MATCHES_KEPT:
+                self._matches.clear()
+            self._matches[key] = found
+        return found[0], dict(found[1])
 
     def body_limit(self, path: str) -> int:
         return DATASET_BODY_LIMIT if path == DATASET_PATH else self.sandbox.config.max_body_bytes
@@ -124,12 +140,11 @@ class Pipeline:
         token = context.enter(call)
         try:
             answer = self._answer(call, plane)
-            for stage in ANSWER_STAGES:
-                if plane in stage.planes:
-                    try:
-                        stage.run(self, call)  # type: ignore[arg-type]
-                    except Exception:  # an answer stage must never lose the answer
-                        log.exception("the %s stage failed on %s %s", stage.name, call.method, call.path)
+            for stage in self.after[plane]:
+                try:
+                    stage.run(self, call)  # type: ignore[arg-type]
+                except Exception:  # an answer stage must never lose the answer
+                    log.exception("the %s stage failed on %s %s", stage.name, call.method, call.path)
         finally:
             call.close()
             context.leave(token)
@@ -140,12 +155,11 @@ class Pipeline:
 
     def _answer(self, call: Call, plane: str) -> Answer:
         try:
-            for stage in REQUEST_STAGES:
-                if plane in stage.planes:
-                    answer = stage.run(self, call)
-                    if answer is not None:
-                        call.answer = answer
-                        return answer
+            for stage in self.before[plane]:
+                answer = stage.run(self, call)
+                if answer is not None:
+                    call.answer = answer
+                    return answer
             raise AssertionError("the view stage always answers")
         except ApiError as err:
             call.answer = fail(err)
@@ -207,7 +221,7 @@ def _switches(pipeline: Pipeline, call: Call) -> Answer | None:
 
 def _route(pipeline: Pipeline, call: Call) -> Answer | None:
     try:
-        name, call.route_args = pipeline.matcher.match(call.path, call.method)
+        name, call.route_args = pipeline.match(call.method, call.path)
     except MethodNotAllowed as exc:
         allowed = sorted(set(exc.valid_methods or ()) - {"HEAD"})
         if call.method == "OPTIONS":  # what Flask answers to a plain OPTIONS (not a CORS preflight)
@@ -295,8 +309,8 @@ def _record(pipeline: Pipeline, call: Call) -> None:
         tenant=call.tenant,
         method=incoming.method,
         path=incoming.path,
-        query=list(incoming.args.items(multi=True)),
-        headers=list(incoming.headers.items()),
+        query=incoming.args.pairs,
+        headers=incoming.header_items(),
         body=incoming.recorded_body() if incoming.has_body else b"",
         status=status,
         error_code=call.error_code,

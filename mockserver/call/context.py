@@ -36,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _CURRENT: contextvars.ContextVar[Call | None] = contextvars.ContextVar("tap4book_call", default=None)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call:
     sandbox: Sandbox
     incoming: Incoming
@@ -199,17 +199,17 @@ def leave(token: contextvars.Token[Call | None]) -> None:
 def identify(call: Call) -> None:
     """Format, debug mode, identity and tenant from the request; problems go to ``call.refusal``."""
     incoming = call.incoming
-    headers, args = incoming.headers, incoming.args
+    header, args = incoming.header, incoming.args
     try:
         call.fmt = _format(incoming)
     except ApiError as exc:
         call.refusal = exc  # the refusal itself is answered in JSON, the format asked for being the problem
-    wants_debug = flag(args.get(protocol.DEBUG_PARAM)) or flag(headers.get(protocol.DEBUG_HEADER))
+    wants_debug = flag(args.get(protocol.DEBUG_PARAM)) or flag(header(protocol.DEBUG_HEADER))
     config = call.sandbox.config
     call.debug = wants_debug and config.debug_mode
     call.debug_refused = wants_debug and not call.debug
-    call.explain = flag(headers.get(protocol.EXPLAIN_HEADER))
-    name = headers.get(protocol.TENANT_HEADER)
+    call.explain = flag(header(protocol.EXPLAIN_HEADER))
+    name = header(protocol.TENANT_HEADER)
     if name is not None and not tenancy.valid_name(name):
         call.refusal = call.refusal or tenancy.bad_name(name)
         name = None
@@ -217,7 +217,7 @@ def identify(call: Call) -> None:
         call.identity = tenancy.Identity(space=tenancy.DEBUG_SPACE, header_name=name)
         call.tenant = tenancy.tenant_id(tenancy.DEBUG_SPACE, name)
         return
-    token = headers.get(protocol.TOKEN_HEADER)
+    token = header(protocol.TOKEN_HEADER)
     if token is None:
         token = args.get(protocol.TOKEN_PARAM)
     if token is None and call.debug_refused:
@@ -243,7 +243,7 @@ def _format(incoming: Incoming) -> str:
     if incoming.path.startswith(protocol.CONTROL_PREFIX):
         return "json"  # the control API is JSON in, JSON out, whatever the client asks
     format_param = incoming.args.get(protocol.FORMAT_PARAM)
-    accept = incoming.headers.get("Accept")
+    accept = incoming.header("Accept")
     if format_param is None and (not accept or accept in _PLAIN_ACCEPTS):
         return "json"  # most calls: skip parsing the Accept header
     return render.negotiate(format_param, parse_accept_header(accept, MIMEAccept))

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler used below)
-from werkzeug.datastructures import EnvironHeaders, MultiDict
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
@@ -19,6 +19,28 @@ from mockserver import jsonbody
 from mockserver.errors import InvalidJson, PayloadTooLarge
 
 Environ = dict[str, Any]
+#: Header name -> its WSGI environ key (``X-Debug`` -> ``HTTP_X_DEBUG``), made once per name.
+_ENVIRON_KEYS: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+
+class Query(dict[str, str]):
+    """A query string's parameters: each name maps to its first value (as werkzeug's ``MultiDict.get``), and
+    ``pairs`` keeps every (name, value) in order. A plain dict underneath: ``get`` costs a C call, where
+    ``MultiDict.get`` raised and caught an exception for every parameter that was absent."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        for name, value in pairs:
+            self.setdefault(name, value)
+        self.pairs = pairs
+
+    def getlist(self, name: str) -> list[str]:
+        return [value for key, value in self.pairs if key == name]
+
+
+_NO_QUERY = Query([])
 
 
 class Incoming:
@@ -33,14 +55,38 @@ class Incoming:
         self.query_string: str = environ.get("QUERY_STRING") or ""
         self.headers = EnvironHeaders(environ)
         self.body_limit = body_limit
-        self._args: MultiDict[str, str] | None = None
+        self._args: Query | None = None
         self._body: bytes | None = None
 
+    def header(self, name: str) -> str | None:
+        """One request header, read straight from the environ (what ``headers.get`` does, without its
+        case-folding on every call: the pipeline reads a handful of headers on every request)."""
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            lowered = name.lower()
+            key = _ENVIRON_KEYS.get(lowered) or "HTTP_" + name.upper().replace("-", "_")
+            _ENVIRON_KEYS[name] = key
+        return self.environ.get(key)
+
+    def header_items(self) -> list[tuple[str, str]]:
+        """Every request header as werkzeug lists them (``EnvironHeaders``), for the journal."""
+        found = []
+        for key, value in self.environ.items():
+            if key.startswith("HTTP_"):
+                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                    found.append((key[5:].replace("_", "-").title(), value))
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                found.append((key.replace("_", "-").title(), value))
+        return found
+
     @property
-    def args(self) -> MultiDict[str, str]:
+    def args(self) -> Query:
         if self._args is None:
-            text = self.query_string.encode("latin-1").decode("utf-8", "replace")
-            self._args = MultiDict(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
+            if not self.query_string:
+                self._args = _NO_QUERY
+            else:
+                text = self.query_string.encode("latin-1").decode("utf-8", "replace")
+                self._args = Query(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
         return self._args
 
     @property

@@ -63,7 +63,7 @@ def before_view(call: Call, budget: DelayBudget) -> Answer | None:
     The delays of all the rules that match one request add up to at most ``MAX_TOTAL_DELAY_MS``.
     """
     incoming = call.incoming
-    forced = incoming.headers.get(SCENARIO_HEADER)
+    forced = incoming.header(SCENARIO_HEADER)
     source = f"the {SCENARIO_HEADER} header"
     if forced is None and SCENARIO_PARAM in incoming.args:
         forced, source = incoming.args.get(SCENARIO_PARAM), f"the {SCENARIO_PARAM} parameter"
