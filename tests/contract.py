@@ -209,6 +209,7 @@ def validate_response(
     )
     if media == "application/json":
         _check_json(request, body, f"{response_pointer}/content/{_escape(media)}/schema", status)
+        _check_own_codes(request, body, response.get("x-error-codes"))
     elif media == "application/xml":
         _check_xml(request, body, status)
     elif media == "text/csv":
@@ -235,6 +236,15 @@ def _check_json(request: str, body: bytes, schema_pointer: str, status: int) -> 
     assert document.get("http_code") == status, (
         f"{request}: http_code {document.get('http_code')!r} differs from the HTTP status {status}"
     )
+
+
+def _check_own_codes(request: str, body: bytes, own: list[str] | None) -> None:
+    """An unforced error must be one its response names in ``x-error-codes`` (the schema takes any code of the
+    status, since a scenario can force any of them)."""
+    if own is None:
+        return
+    code = json.loads(body).get("error_code")
+    assert code in own, f"{request}: error_code {code!r} is not one this response gives unforced ({', '.join(own)})"
 
 
 def _describe(error: ValidationError) -> str:
