@@ -158,25 +158,30 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _responses() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(method, template, status, response as written) of every operation."""
+    for template, item in contract.spec()["paths"].items():
+        for method, operation in item.items():
+            if method in contract.METHODS:
+                for status, response in operation["responses"].items():
+                    yield method, template, status, response
+
+
 def test_each_error_response_accepts_every_code_of_its_status_and_lists_its_own() -> None:
     """A scenario can force any code on any operation, and validating proxies (Prism) match the explicit status
     before `default`: each error response's schema takes every code of its status, and `x-error-codes` names
     the codes the operation gives unforced (tests/contract.py holds the server to those)."""
-    for template, item in contract.spec()["paths"].items():
-        for method, operation in item.items():
-            if method not in contract.METHODS:
-                continue
-            for status, response in operation["responses"].items():
-                if status == "default" or int(status) < 400:
-                    continue
-                response = _resolve(response)
-                properties = _resolve(response["content"]["application/json"]["schema"])["properties"]
-                assert properties["http_code"]["enum"] == [int(status)], (method, template, status)
-                accepted = properties["error_code"]["enum"]
-                if template.startswith("/api"):
-                    assert accepted == [code for code, error in ALL_CODES.items() if error.status == int(status)]
-                own = response["x-error-codes"]
-                assert own and set(own) <= set(accepted), (method, template, status)
+    for method, template, status, written in _responses():
+        if status == "default" or int(status) < 400:
+            continue
+        response = _resolve(written)
+        properties = _resolve(response["content"]["application/json"]["schema"])["properties"]
+        assert properties["http_code"]["enum"] == [int(status)], (method, template, status)
+        accepted = properties["error_code"]["enum"]
+        if template.startswith("/api"):
+            assert accepted == [code for code, error in ALL_CODES.items() if error.status == int(status)]
+        own = response["x-error-codes"]
+        assert own and set(own) <= set(accepted), (method, template, status)
 
 
 def _media_examples() -> Iterator[tuple[str, str, Any]]:
@@ -267,18 +272,12 @@ def test_every_example_id_exists_in_the_default_dataset(shared_client: FlaskClie
 
 
 def test_every_answer_names_its_request_id_and_every_failure_a_hint() -> None:
-    for template, item in contract.spec()["paths"].items():
-        for method, operation in item.items():
-            if method not in contract.METHODS:
-                continue
-            for status, response in operation["responses"].items():
-                headers = _resolve(response).get("headers", {})
-                assert headers.get("X-Request-Id") == {"$ref": "#/components/headers/X-Request-Id"}, (template, status)
-                if status == "default" or int(status) >= 400:
-                    assert headers.get("X-Mock-Hint") == {"$ref": "#/components/headers/X-Mock-Hint"}, (
-                        template,
-                        status,
-                    )
+    request_id, hint = ({"$ref": f"#/components/headers/{name}"} for name in ("X-Request-Id", "X-Mock-Hint"))
+    for _method, template, status, response in _responses():
+        headers = _resolve(response).get("headers", {})
+        assert headers.get("X-Request-Id") == request_id, (template, status)
+        if status == "default" or int(status) >= 400:
+            assert headers.get("X-Mock-Hint") == hint, (template, status)
 
 
 def test_flow_mappings_close_deeper_than_their_key() -> None:
@@ -288,7 +287,9 @@ def test_flow_mappings_close_deeper_than_their_key() -> None:
     indent = [len(line) - len(line.lstrip()) if line.strip() else None for line in lines]
     for number, line in enumerate(lines):
         if re.fullmatch(r" *[A-Za-z_][\w-]*: [{\[]", line):
-            after = next(k for k in range(number + 1, len(lines)) if indent[k] is not None and indent[k] <= indent[number])
+            after = next(
+                k for k in range(number + 1, len(lines)) if (indent[k] or 0) > 0 and indent[k] <= indent[number]
+            )
             assert not lines[after].lstrip().startswith(("}", "]")), f"openapi.yaml line {after + 1}"
 
 
