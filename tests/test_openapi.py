@@ -3,7 +3,9 @@ the documented examples and of the ways a request can fail matches it (tests/con
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -817,6 +819,7 @@ def test_every_control_operation_answers_as_described(client: FlaskClient) -> No
         ("PUT", "/__mock/dataset?tenant=sandbox/c2", {"format_version": 2}, {}, 400),
         ("GET", "/__mock/openapi.json", None, {}, 200),
         ("GET", "/__mock/openapi.yaml", None, {}, 200),
+        ("GET", "/__mock/postman.json", None, {}, 200),
         ("GET", "/__mock/docs", None, {}, 200),
         ("GET", "/__mock/docs/swagger-ui.css", None, {}, 200),
         ("GET", "/__mock/docs/swagger-ui.js", None, {}, 404),
@@ -899,3 +902,17 @@ def test_the_documentation_page_loads_nothing_from_elsewhere(shared_client: Flas
 def test_only_the_pages_files_are_served(shared_client: FlaskClient, url: str) -> None:
     response = shared_client.get(url)
     assert (response.status_code, response.get_json()["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+
+
+def test_the_documentation_page_allows_only_this_server_and_no_framing(shared_client: FlaskClient) -> None:
+    """Issue 22: like the console, the page that calls the API gets a Content-Security-Policy and frame protection;
+    its one inline script (Swagger UI's start-up) is allowed by its hash, nothing else inline."""
+    response = shared_client.get("/__mock/docs")
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert policy["connect-src"] == "'self'" and "unsafe-eval" not in policy["script-src"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    scripts = re.findall(r"<script>(.*?)</script>", response.get_data(as_text=True), re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert policy["script-src"] == f"'self' 'sha256-{digest}'"
