@@ -314,4 +314,6 @@ def test_actionlint_finds_nothing_in_the_workflows() -> None:
     actionlint = _tool(PY_BIN, "actionlint")
     workflows = sorted(str(path) for path in (ROOT / ".github" / "workflows").glob("*.yml"))
     assert len(workflows) >= 2
-    _run(actionlint, "-shellcheck=", "-pyflakes=", *workflows, cwd=ROOT)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("no shellcheck (.ci/run installs Debian's): actionlint would not check the workflows' scripts")
+    _run(actionlint, *workflows, cwd=ROOT)
