@@ -91,9 +91,11 @@ def test_redocly_parses_and_lints_both_forms_without_errors(work: Path) -> None:
 def test_spectral_finds_no_error_in_either_form(work: Path) -> None:
     spectral = _tool(NODE_BIN, "spectral")
     report = WORK / f"spectral.{uuid.uuid4().hex}.json"
-    _run(spectral, "lint", "-r", ".spectral.yaml", "-f", "json", "-o", str(report), str(SPEC_YAML), str(SPEC_JSON))
-    problems = json.loads(report.read_text())
-    report.unlink()
+    try:
+        _run(spectral, "lint", "-r", ".spectral.yaml", "-f", "json", "-o", str(report), str(SPEC_YAML), str(SPEC_JSON))
+        problems = json.loads(report.read_text())
+    finally:
+        report.unlink(missing_ok=True)
     errors = [problem for problem in problems if problem["severity"] == 0]
     assert errors == [], [(p["code"], p["path"], p["message"]) for p in errors[:10]]
 
@@ -265,7 +267,8 @@ def test_prism_validating_proxy_passes_forced_errors_unchanged(sandbox: str, wor
     """Prism matched the explicit 400 (INVALID_PARAMETER only) before `default` and answered its own 500."""
     prism = _tool(NODE_BIN, "prism")
     port = _free_port()
-    log = (work / f"prism.{uuid.uuid4().hex}.log").open("w+")
+    log_path = work / f"prism.{uuid.uuid4().hex}.log"
+    log = log_path.open("w+")
     process = subprocess.Popen(
         [prism, "proxy", str(SPEC_JSON), sandbox, "--errors", "--port", str(port), "--host", "127.0.0.1"],
         stdout=log,
@@ -299,6 +302,7 @@ def test_prism_validating_proxy_passes_forced_errors_unchanged(sandbox: str, wor
         log.seek(0)
         output = log.read()
         log.close()
+        log_path.unlink()
     assert "violation" not in output.lower(), output[-3000:]
 
 
