@@ -916,3 +916,18 @@ def test_the_documentation_page_allows_only_this_server_and_no_framing(shared_cl
     assert len(scripts) == 1
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
     assert policy["script-src"] == f"'self' 'sha256-{digest}'"
+
+
+def test_the_journals_open_ended_filters_are_declared_by_prefix() -> None:
+    """body.<path> and header.<name> cannot be listed one by one: the journal's reads declare them in
+    x-query-prefixes, which tests/contract.py honours there and only there."""
+    count = {"success": True, "data": {"count": 0}, "message": "Journal count", "error_code": "SUCCESS"}
+    count |= {"http_code": 200, "api_version": "1.0", "timestamp": NOW, "format": "json"}
+    body = json.dumps(count).encode()
+    for path in ("/__mock/journal", "/__mock/journal/count", "/__mock/journal/stream"):
+        assert contract.spec()["paths"][path]["get"]["x-query-prefixes"] == ["body.", "header."]
+    contract.validate_response(
+        "GET", "/__mock/journal/count?body.client_email=*@x&header.x-trace=1", 200, "application/json", body
+    )
+    with pytest.raises(AssertionError, match=r"'body\.client_email' is not declared"):
+        contract.validate_response("GET", "/api/calendars?body.client_email=x", 200, "application/json", b"{}")
