@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "protocol",
             "answer",
             "args",
+            "jsonpath",
         },
     ),
     ("store", {"store"}),
