@@ -148,6 +148,13 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = "port already in use" if exc.errno == 98 else exc.strerror or str(exc)
         parser.exit(1, f"{PROG}: error: cannot listen on {config.host}:{config.port}: {reason}\n")
+    if config.data_dir:  # one server per kept directory (a temporary one is private anyway)
+        from mockserver.store import datadir
+
+        try:
+            datadir.claim(config.data_dir, sock.getsockname()[1])
+        except datadir.DirectoryInUse as exc:
+            parser.exit(1, f"{PROG}: error: {exc}\n")
     try:
         from mockserver.app import create_app
         from mockserver.errors import ApiError

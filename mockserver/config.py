@@ -125,7 +125,12 @@ class Config:
     accounts_file: str | None = _option(
         None, _optional_text, "JSON file of API accounts", flag="--accounts", metavar="FILE"
     )
-    data_dir: str | None = _option(None, _optional_text, "where tenant databases live (default: temp)")
+    data_dir: str | None = _option(
+        None,
+        _optional_text,
+        "where tenant databases live, kept across restarts (default: a temporary directory); one server per"
+        " directory (a second exits 1), and data made with another --seed is refused (exit 2)",
+    )
     cache_dir: str | None = _option(
         None, _optional_text, "where generated datasets are kept between starts ('off': nowhere; default: ~/.cache)"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
 from mockserver.dataset import DatasetSpec, window_of
 from mockserver.errors import InvalidParameter
-from mockserver.store import queries, transfer, writes
+from mockserver.store import datadir, queries, transfer, writes
 from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
 from mockserver.store.journal import Journal
 from mockserver.store.templates import Templates, default_cache_dir
@@ -47,7 +48,7 @@ class Sandbox:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.accounts = AccountBook.load(config.accounts_file)
-        self.data_dir = self._data_dir(config.data_dir)
+        self.data_dir = self._data_dir(config.data_dir, config.seed)
         self.configured_clock = ClockState(frozen_at=config.now)
         self.control = ControlState(self.data_dir / "control.sqlite", config.seed, self.configured_clock)
         self.journal = Journal(
@@ -68,10 +69,12 @@ class Sandbox:
         if config.debug_mode:
             self.db(tenancy.tenant_id(tenancy.DEBUG_SPACE))
 
-    def _data_dir(self, configured: str | None) -> Path:
+    def _data_dir(self, configured: str | None, seed: int) -> Path:
         if configured:
             path = Path(configured)
             path.mkdir(parents=True, exist_ok=True)
+            # Kept data: damaged files moved aside (one warning line each), another seed's data refused.
+            datadir.prepare(path, seed, lambda text: print(f"tap4book-mock: warning: {text}", file=sys.stderr))
             return path
         path = Path(tempfile.mkdtemp(prefix="tap4book-mock-"))
         owner = os.getpid()

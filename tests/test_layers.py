@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "answer",
             "args",
             "postman",
+            "jsonpath",
         },
     ),
     ("store", {"store"}),

@@ -110,6 +110,13 @@ class Incoming:
             self.environ["CONTENT_LENGTH"] = str(len(self._body))
         return self._body
 
+    def release_body(self) -> None:
+        """Drop the body once a view is done with it (a 100 MB dataset import must not stay in memory until the
+        thread's next request)."""
+        self._body = None
+        self.environ["wsgi.input"] = io.BytesIO()
+        self.environ["CONTENT_LENGTH"] = "0"
+
     def recorded_body(self) -> bytes:
         """The body for the journal: one over the limit is noted, not read."""
         try:

@@ -72,8 +72,11 @@ def before_view(call: Call, budget: DelayBudget) -> Answer | None:
         return _forced(call, forced.strip())
     snapshot = call.snapshot
     slept = 0.0
-    for rule in snapshot.rules:
-        if not rule_specs.matches(rule, incoming.method, incoming.path, incoming.args, call.tenant):
+    body = rule_specs.lazy_json(incoming.body)  # parsed only if a rule with match_body gets that far
+    for rule in snapshot.rules_for(call.tenant):
+        if not rule_specs.matches(
+            rule, incoming.method, incoming.path, incoming.args, call.tenant, incoming.headers, body
+        ):
             continue
         seed = rule.get("seed", snapshot.seed)
         fired, evaluation = call.sandbox.control.fire(

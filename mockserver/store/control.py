@@ -8,10 +8,13 @@ tiny query.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sqlite3
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,11 @@ from mockserver.errors import InvalidParameter
 from mockserver.store.sqlite import Connection, connect, transaction
 
 GLOBAL = "*"
+#: Rules held at once (docs/limits.md): a tenant's own, and the server-wide ones every request is matched against.
+MAX_RULES_PER_TENANT = 500
+MAX_SERVER_WIDE_RULES = 200
+#: Tenants whose rules each thread keeps loaded (Snapshot.rules_for) while the rule set does not change.
+RULE_SETS_KEPT = 64
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +43,7 @@ CREATE TABLE IF NOT EXISTS rules (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT, spec TEXT NOT NULL, times INTEGER,
     hits INTEGER NOT NULL DEFAULT 0, evaluations INTEGER NOT NULL DEFAULT 0, preset TEXT,
     created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rules_by_tenant ON rules (tenant, id);
 """
 #: Columns added since the first release, for a --data-dir made by an older sandbox.
 _ADDED_COLUMNS = {
@@ -54,12 +63,48 @@ class TenantRecord:
 class Snapshot:
     seed: int
     clocks: dict[str, ClockState]
-    rules: list[dict[str, Any]] = field(default_factory=list)
     tenants: dict[str, TenantRecord] = field(default_factory=dict)
+    #: Loads the rules one tenant's requests are matched against (ControlState._rules_for), cached per thread.
+    rules_of: Callable[[str | None], list[dict[str, Any]]] = field(default=lambda _tenant: [], repr=False)
+    #: Loads every rule: what ``rules`` gives (the pipeline's matching before ``rules_for``).
+    every_rule: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False)
 
     def clock(self, scope: str) -> ClockState:
         """A tenant's own clock, or the server's (``GLOBAL``) when it has none."""
         return self.clocks.get(scope) or self.clocks[GLOBAL]
+
+    def rules_for(self, tenant: str | None) -> list[dict[str, Any]]:
+        """The rules a request of ``tenant`` is matched against: the server-wide ones and the tenant's own, in id
+        order. Their ``hits`` and ``evaluations`` are as of loading: ``ControlState.fire`` keeps the real count.
+        Loading and matching cost nothing for other tenants' rules."""
+        return self.rules_of(tenant)
+
+    @functools.cached_property
+    def rules(self) -> list[dict[str, Any]]:
+        """Every rule of every tenant, in id order."""
+        return self.every_rule()
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _spec(text: str) -> dict[str, Any]:
+    """A stored rule spec. One holding a lone surrogate (stored by an older sandbox, which did not refuse it)
+    would make every answer that lists it fail to encode: its strings are shown with U+FFFD instead."""
+    spec = json.loads(text)
+    if _ESCAPED_SURROGATE.search(text):
+        spec = _sendable(spec)
+    return spec if isinstance(spec, dict) else {}
+
+
+def _sendable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_sendable(item) for item in value]
+    if isinstance(value, dict):
+        return {_sendable(key): _sendable(item) for key, item in value.items()}
+    return value
 
 
 class TenantLimit(InvalidParameter):
@@ -117,7 +162,39 @@ class ControlState:
                 "SELECT tenant, dataset, created_at, options FROM tenants"
             )
         }
-        return Snapshot(seed, clocks, self._rules(conn), tenants)
+        return Snapshot(
+            seed,
+            clocks,
+            tenants,
+            rules_of=functools.lru_cache(maxsize=RULE_SETS_KEPT)(self._rules_for),
+            every_rule=lambda: self._rules(conn),
+        )
+
+    def _rules_for(self, tenant: str | None) -> list[dict[str, Any]]:
+        """A tenant's rules and the server-wide ones, reloaded only when that set changed: a rule firing (its
+        counters) or another tenant's rules changing makes a new snapshot, but not a new load of these."""
+        conn = self._conn()
+        # Rules are added and removed, never edited: the count and the newest id of each part tell a change.
+        stamp = tuple(
+            conn.execute(
+                "SELECT COUNT(*), MAX(id) FROM rules WHERE tenant IS NULL"
+                " UNION ALL SELECT COUNT(*), MAX(id) FROM rules WHERE tenant = ?",
+                (tenant,),
+            ).fetchall()
+        )
+        local = self._local.get()
+        kept: OrderedDict[str | None, tuple[Any, list[dict[str, Any]]]] | None = getattr(local, "rule_sets", None)
+        if kept is None:
+            kept = local.rule_sets = OrderedDict()
+        known = kept.get(tenant)
+        if known is not None and known[0] == stamp:
+            kept.move_to_end(tenant)
+            return known[1]
+        rules = self._rules(conn, "WHERE tenant IS NULL OR tenant = ?", (tenant,))
+        kept[tenant] = (stamp, rules)
+        if len(kept) > RULE_SETS_KEPT:
+            kept.popitem(last=False)
+        return rules
 
     @staticmethod
     def _rules(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -128,7 +205,7 @@ class ControlState:
         return [
             {
                 "id": rid,
-                **json.loads(spec),
+                **_spec(spec),
                 "tenant": tenant,
                 "times": times,
                 "hits": hits,
@@ -293,6 +370,7 @@ class ControlState:
         """Add rules in one transaction: all of them, or none."""
         ids = []
         with self.transaction() as tx:
+            self._check_room(tx, specs)
             for spec in specs:
                 body = {k: v for k, v in spec.items() if k not in ("tenant", "times")}
                 ids.append(
@@ -302,6 +380,24 @@ class ControlState:
                     ).lastrowid
                 )
         return [rule for rid in ids if (rule := self.rule(int(rid or 0))) is not None]
+
+    @staticmethod
+    def _check_room(tx: sqlite3.Connection, specs: list[dict[str, Any]]) -> None:
+        """INVALID_PARAMETER naming the limit when the new rules would pass it (inside the adding transaction:
+        workers adding at once cannot pass it together)."""
+        adding = Counter(spec.get("tenant") for spec in specs)
+        for tenant, count in adding.items():
+            held = tx.execute("SELECT COUNT(*) FROM rules WHERE tenant IS ?", (tenant,)).fetchone()[0]
+            limit = MAX_SERVER_WIDE_RULES if tenant is None else MAX_RULES_PER_TENANT
+            if held + count > limit:
+                scope = "server-wide rules" if tenant is None else f"rules of tenant {tenant}"
+                raise InvalidParameter(
+                    f"Too many rules: {held} {scope} held, {count} more would pass the limit of {limit}"
+                    f" ({'server-wide' if tenant is None else 'per tenant'}, docs/limits.md)",
+                    details={"field": "rules", "limit": limit, "held": held},
+                    hint="Remove rules you no longer need: DELETE /__mock/rules/{id}, or DELETE /__mock/rules"
+                    " for all of them (a reset removes them too).",
+                )
 
     def add_rule(self, spec: dict[str, Any], preset: str | None = None) -> dict[str, Any]:
         return self.add_rules([spec], preset)[0]
