@@ -267,7 +267,13 @@ class Sandbox:
         return transfer.export(self.db(tenant))
 
     def import_dataset(self, tenant: str, document: Any) -> dict[str, int]:
+        """Replace a tenant's state with an export (raw JSON bytes, read one record at a time)."""
         return transfer.load(self.db(tenant), document)
+
+    @staticmethod
+    def give_back_memory() -> None:
+        """After a big import, once its body is released (store/transfer.py says why)."""
+        transfer.give_back_memory()
 
     # -- data actions of presets ---------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from mockserver.answer import Answer
 from mockserver.call import current_call, ok
 from mockserver.control.views import scope
 from mockserver.protocol import CONTROL_PREFIX
-from mockserver.store import transfer
 
 bp = Blueprint("datasets", __name__)
 
@@ -34,9 +33,10 @@ def import_dataset() -> Answer:
     """
     incoming = current_call().incoming
     tenant = scope.one_tenant()
+    runtime = scope.sandbox()
     try:
-        loaded = scope.sandbox().import_dataset(tenant, incoming.body())  # read one record at a time
+        loaded = runtime.import_dataset(tenant, incoming.body())  # read one record at a time
     finally:
         incoming.release_body()
-        transfer.give_back_memory()
+        runtime.give_back_memory()
     return ok({"tenant": tenant, "loaded": loaded}, "Dataset loaded")
