@@ -25,17 +25,19 @@ from mockserver.control import views as control_views
 from mockserver.errors import ApiError, EndpointNotFound, InternalError, InvalidJson, PayloadTooLarge
 from mockserver.fastpath import FastPath
 from mockserver.sandbox import Sandbox
+from mockserver.storagemode import THREADS, StorageMode
 
 log = logging.getLogger("tap4book.mock")
 
 
-def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | Config | None = None, storage: StorageMode = THREADS) -> Flask:
+    """``storage``: the server's serving mode (mockserver/storagemode.py); threads unless said otherwise."""
     settings = config if isinstance(config, Config) else Config.load(config)
     app = Flask(__name__, static_folder=None)  # no /static/ route: every path is the API's or the control's
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # /api//calendars is a 404 envelope, not an HTML redirect
-    sandbox = app.extensions["tap4book"] = Sandbox(settings)
+    sandbox = app.extensions["tap4book"] = Sandbox(settings, storage)
     for name in settings.scenario:
         presets.apply(sandbox, name, None)
     app.extensions["tap4book.log"] = AccessLog(settings.log_format)

@@ -152,7 +152,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from mockserver.app import create_app
         from mockserver.errors import ApiError
 
-        app = create_app(config)
+        app = create_app(config, storage=server.STORAGE)
     except ApiError as exc:  # a preset (--scenario) that does not exist or does not validate
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "client",
             "requestlock",
             "netfaults",
+            "storagemode",
         },
     ),
     ("store", {"store"}),

@@ -19,6 +19,7 @@ from server import running
 
 from mockserver.client import SandboxClient
 from mockserver.control import stream
+from mockserver.store.journal import Stored
 
 
 def _events(response: Any, count: int, timeout: float = 5.0) -> list[tuple[str, dict[str, Any]]]:
@@ -103,9 +104,9 @@ def test_a_poll_reads_in_short_steps_and_loses_nothing(app, api, monkeypatch, re
 
 def test_streams_share_events_but_never_mix_up_two_entries_of_one_id():
     # Two workers can number an entry with the same microsecond: each keeps its own event.
-    row = (1733000000000001, 1733000000.0, "sandbox/default", "GET", "/api/calendars", "{}", "{}", None, 200,
-           "SUCCESS", None, 0.5, None, None, "application/json", '{"success":true}')  # fmt: skip
-    other = (*row[:4], "/api/clients", *row[5:])
+    row = Stored(1733000000000001, 1733000000.0, "sandbox/default", "GET", "/api/calendars", "{}", "{}", None, 200,
+                 "SUCCESS", None, 0.5, None, None, "application/json", '{"success":true}')  # fmt: skip
+    other = row._replace(path="/api/clients")
     (_, first), (_, second) = stream._events_of([row, other])
     assert '"path":"/api/calendars"' in first
     assert '"path":"/api/clients"' in second
