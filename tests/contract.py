@@ -132,14 +132,28 @@ GLOBAL_QUERY = frozenset({"format", "debug", "access_token", "__scenario"})
 
 def declared_query(template: str, method: str) -> set[str]:
     """The query parameters an operation declares, its path's included ($ref resolved)."""
+    return {parameter["name"] for parameter in _query_parameters(template, method)}
+
+
+def declared_patterns(template: str, method: str) -> list[str]:
+    """The name patterns of an operation's exploded object parameters (``body.<path>`` filters, say)."""
+    return [
+        pattern
+        for parameter in _query_parameters(template, method)
+        if parameter.get("explode") and parameter.get("style", "form") == "form"
+        for pattern in parameter.get("schema", {}).get("patternProperties", {})
+    ]
+
+
+def _query_parameters(template: str, method: str) -> list[dict[str, Any]]:
     item = spec()["paths"][template]
-    names = set()
+    found = []
     for parameter in [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]:
         if "$ref" in parameter:
             parameter = lookup(parameter["$ref"].lstrip("#"))
         if parameter.get("in") == "query":
-            names.add(parameter["name"])
-    return names
+            found.append(parameter)
+    return found
 
 
 def validate_response(
@@ -183,7 +197,12 @@ def validate_response(
     else:
         op_pointer = f"/paths/{_escape(template)}/{method.lower()}"
         if status < 400:
-            undeclared = sorted(set(query) - declared_query(template, method) - GLOBAL_QUERY)
+            patterns = declared_patterns(template, method)
+            undeclared = sorted(
+                name
+                for name in set(query) - declared_query(template, method) - GLOBAL_QUERY
+                if not any(re.search(pattern, name) for pattern in patterns)
+            )
             assert not undeclared, (
                 f"{request}: query parameter {undeclared[0]!r} is not declared for {method.upper()} {template}:"
                 " a filter the server reads must be in the description"

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, request
 from mockserver import jsonbody, tenancy
 from mockserver.call import current_call, ok
 from mockserver.clock import ClockState, check_instant, iso, local_date, parse_duration, parse_instant
-from mockserver.control import presets, stream
+from mockserver.control import journal_args, presets, stream
 from mockserver.control import rules as rule_specs
 from mockserver.errors import (
     AuthInvalid,
@@ -435,16 +435,7 @@ def load_scenario(name: str) -> Response:
 
 
 def _journal_filters() -> dict[str, Any]:
-    status = request.args.get("status")
-    if status is not None and status not in ("2xx", "3xx", "4xx", "5xx"):
-        raise InvalidParameter("status must be 2xx, 3xx, 4xx or 5xx", details={"parameter": "status"})
-    return {
-        "method": request.args.get("method"),
-        "path": request.args.get("path"),
-        "tenant": _target(),
-        "status_class": status,
-        "error_code": request.args.get("error_code"),
-    }
+    return {**journal_args.parse(request.args), "tenant": _target()}
 
 
 @bp.get("/journal")
