@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "requestlock",
             "netfaults",
             "storagemode",
+            "printable",
         },
     ),
     ("store", {"store"}),
