@@ -4,8 +4,8 @@
 A stalled reader sends its request and never reads a byte (a small receive buffer, so the kernel stops taking
 data soon): whatever the server has not sent yet stays on its side. The load is POST /api/appointment with a
 64 KB JSON body (the journal keeps up to 64 KB of a body), from one keep-alive client, for ``--seconds``.
-Prints, for each number of readers, RSS at the start, its peak and at the end, and how many requests were
-served. Bounded: about 2 x (seconds + 5) s with the defaults.
+Prints, for each number of readers, RSS at the start, half-way, at the end and its peak, and how many requests
+were served: flat means the end is no higher than half-way. Bounded: about 2 x (seconds + 5) s with the defaults.
 
     .venv/bin/python bench/stream_memory.py                 # 1 and 16 readers, 20 s each
     .venv/bin/python bench/stream_memory.py --seconds 5 --readers 16
@@ -53,10 +53,13 @@ def run(readers: int, seconds: float) -> str:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        half = None
+        while time.monotonic() < started + seconds:
             client.request("POST", "/api/appointment", body)
             served += 1
+            if half is None and time.monotonic() >= started + seconds / 2:
+                half = server.rss()[0]
         time.sleep(2.0)  # the streams' last polls
         end = server.rss()[0]
         stop.set()
@@ -65,8 +68,8 @@ def run(readers: int, seconds: float) -> str:
             sock.close()
         client.close()
     return (
-        f"{readers:2d} stalled readers, {served:,} requests of 64 KB in {seconds:.0f} s: "
-        f"RSS start {mb(start)}, peak {mb(peak)}, end {mb(end)} (+{mb(end - start)})"
+        f"{readers:2d} stalled readers, {served:,} requests of 63 KiB in {seconds:.0f} s: "
+        f"RSS start {mb(start)}, half-way {mb(half or start)}, end {mb(end)} (+{mb(end - start)}), peak {mb(peak)}"
     )
 
 
