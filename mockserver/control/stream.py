@@ -110,22 +110,17 @@ def follow(journal: Journal, filters: dict[str, Any], after: int, stop: threadin
 
 def _follow(journal: Journal, filters: dict[str, Any], after: int, stop: threading.Event | None) -> Iterator[str]:
     last, quiet_since = after, time.monotonic()
-    turn = journal.storage.turn
-    with turn():
-        lost = journal.lost()
+    _, lost = journal.watch(0)  # (small files read: no turn needed, the GIL is released meanwhile)
     yield f"retry: 1000\n\n: following the journal after {last}\n\n"
     while stop is None or not stop.is_set():
-        with turn():
-            upto = journal.horizon(int(time.time() * 1_000_000) - SETTLE_MS * 1000)
+        upto, now_lost = journal.watch(int(time.time() * 1_000_000) - SETTLE_MS * 1000)
+        if now_lost > lost:
+            yield _event("unrecorded", {"unrecorded": now_lost - lost})
+            lost = now_lost
         sent, full = False, False
         for chunk, reached, cut in _poll(journal, filters, last, upto):
             sent, last, full = True, reached, cut
             yield chunk
-        with turn():
-            now_lost = journal.lost()
-        if now_lost > lost:
-            yield _event("unrecorded", {"unrecorded": now_lost - lost})
-            lost = now_lost
         now = time.monotonic()
         if sent:
             quiet_since = now

@@ -185,13 +185,10 @@ class Journal:
             chosen.reverse()
         return chosen
 
-    def horizon(self, upto: int) -> int:
-        """The newest id a follower may read up to: ``upto``, or before an entry a worker holds unwritten."""
-        return self._reader.horizon(upto)
-
-    def lost(self) -> int:
-        """Entries every worker together dropped unwritten (their writes failed: a full disk)."""
-        return self._reader.lost()
+    def watch(self, upto: int) -> tuple[int, int]:
+        """For a follower: the newest id it may read up to (``upto``, or just before an entry a worker still
+        holds unwritten), and how many entries the workers together dropped unwritten (a full disk)."""
+        return self._reader.watch(upto)
 
     def clear(self, tenant: str | None = None) -> int:
         """Forget the entries (of one tenant); returns how many were visible."""

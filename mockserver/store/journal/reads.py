@@ -75,14 +75,12 @@ class Reader:
             while 0 < PendingMarker.read(marker)[0] <= asked and time.monotonic() < deadline:
                 time.sleep(0.002)
 
-    def horizon(self, upto: int) -> int:
-        """``upto``, or less: the entry before the oldest one a worker holds unwritten (a follower that went
-        past it would never see it)."""
-        oldest = [marked for _, marked, _ in self.markers() if marked > 1]
-        return min([upto, *(marked - 1 for marked in oldest)])
-
-    def lost(self) -> int:
-        return sum(lost for _, _, lost in self.markers())
+    def watch(self, upto: int) -> tuple[int, int]:
+        """For a follower: ``upto``, or less (the entry before the oldest one a worker holds unwritten: a
+        follower that went past it would never see it), and how many entries the workers dropped unwritten."""
+        markers = self.markers()
+        oldest = [marked - 1 for _, marked, _ in markers if marked > 1]
+        return min([upto, *oldest]), sum(lost for _, _, lost in markers)
 
     def oldest_visible(self, size: int) -> int:
         """The id of the oldest entry among the newest ``size`` of every worker together (0: all are)."""

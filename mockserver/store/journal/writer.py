@@ -62,8 +62,10 @@ class PendingMarker:
             second = path.read_bytes()
         except OSError:
             return 0, 0
-        if first != second or len(first) != _MARKER.size:
+        if first != second:
             return 1, 0  # being written: wait once more
+        if len(first) != _MARKER.size:
+            return 0, 0  # an older sandbox's marker, in a kept --data-dir
         oldest, lost = _MARKER.unpack(first)
         return int(oldest), int(lost)
 
@@ -126,14 +128,15 @@ class Writer:
         self._pid, self._conn, self._last_id, self._marked = os.getpid(), None, 0, 0
         self._pending, self._pending_bytes, self._answer_ids, self._new_answers = [], 0, {}, []
         self._last_answer_id = 0
-        try:
-            self._marker = PendingMarker(self.directory / f"{self._pid}.pending")
-        except OSError:
-            self._marker = None  # (a full disk) other workers' reads will not wait for this one's entries
+        self._marker = None
 
     def _mark(self) -> None:
-        if self._marker is not None:
-            self._marker.set(self._marked, self.lost)
+        if self._marker is None:
+            try:
+                self._marker = PendingMarker(self.directory / f"{self._pid}.pending")
+            except OSError:
+                return  # (a full disk) other workers' reads do not wait for this one's entries until it can
+        self._marker.set(self._marked, self.lost)
 
     def _answer_id(self, text: str) -> int:
         """The id of this answer's text in the file, stored (at the next flush) if it is not remembered."""
