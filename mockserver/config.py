@@ -113,7 +113,8 @@ class Config:
     now: float | None = _option(
         None,
         parse_instant,
-        "freeze the sandbox clock at this ISO-8601 instant ('real': the real clock)",
+        "freeze the sandbox clock at this ISO-8601 instant (no offset: Paris time; a bare date: its midnight in "
+        "Paris; 'real': the real clock)",
         metavar="ISO-8601",
     )
     environment: str = _option(
