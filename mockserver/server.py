@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -149,6 +150,14 @@ def _reuseport_listeners(sock: socket.socket, count: int) -> list[socket.socket]
     return listeners
 
 
+class _IntendedThreads(logging.Filter):
+    """Granian (with N workers) warns on every start that more threads than twice the cores "seems quite high".
+    Ours are meant: they sleep through delays and hold streams, while requestlock runs one request at a time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads, which seems quite high" not in record.getMessage()
+
+
 def _settings(threads: int) -> dict[str, Any]:
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
@@ -168,11 +177,17 @@ def _settings(threads: int) -> dict[str, Any]:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"plain": {"()": "logging.Formatter", "fmt": "granian %(levelname)s: %(message)s"}},
+            "filters": {"intended_threads": {"()": _IntendedThreads}},
             "handlers": {
                 "stderr": {"formatter": "plain", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
             },
             "loggers": {
-                "_granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+                "_granian": {
+                    "handlers": ["stderr"],
+                    "level": "WARNING",
+                    "propagate": False,
+                    "filters": ["intended_threads"],
+                },
                 "granian.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             },
         },
