@@ -78,19 +78,31 @@ def main() -> None:
         for _ in range(runs):  # interleaved, so that a busy moment of the machine hits both alike
             with_plugin.append(timed([*pytest, "--co"], plain, env))
             without.append(timed([*pytest, "--co", "-p", "no:tap4book_mock"], plain, env))
-            out = subprocess.run([sys.executable, "-c", PLUGIN_IMPORT], env=env, check=True, capture_output=True)
+            out = subprocess.run(
+                [sys.executable, "-c", PLUGIN_IMPORT], cwd=plain, env=env, check=True, capture_output=True
+            )
             imports.append(float(out.stdout.decode().split()[-1]))
         starts, sessions = [], []
         for _ in range(runs):
             out = subprocess.run(
-                [sys.executable, "-c", SERVER_START, NOW, str(cache)], env=env, check=True, capture_output=True
+                [sys.executable, "-c", SERVER_START, NOW, str(cache)],
+                cwd=plain,
+                env=env,
+                check=True,
+                capture_output=True,
             )
             starts.append(float(out.stdout.decode().split()[-1]))
             sessions.append(timed(pytest, sandbox, env_sandbox))
 
-    import mockserver
-
-    print(f"mockserver from {Path(mockserver.__file__).parent}, Python {sys.version.split()[0]}, {runs} runs each")
+        where = subprocess.run(
+            [sys.executable, "-c", "import mockserver; print(mockserver.__file__)"],
+            cwd=plain,
+            env=env,
+            text=True,
+            check=True,
+            capture_output=True,
+        ).stdout.strip()
+    print(f"mockserver from {Path(where).parent}, Python {sys.version.split()[0]}, {runs} runs each")
     print(summary("pytest --co, no fixture used, plugin loaded", with_plugin))
     print(summary("pytest --co, no fixture used, -p no:tap4book_mock", without))
     delta = statistics.median(with_plugin) - statistics.median(without)

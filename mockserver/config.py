@@ -181,6 +181,12 @@ class Config:
         "host names besides localhost and IP addresses by which a web page may call the control API (comma list)",
     )
     max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
+    body_timeout: int = _option(
+        10,
+        _int_between(1, 600),
+        "seconds a request body may stall (each 64 KiB of it must arrive within them): then 400 INVALID_JSON",
+        metavar="SECONDS",
+    )
     log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off", choices=LOG_FORMATS)
     ready_file: str | None = _option(
         None, _optional_text, "also write the ready line to this file (tap4book-mock health reads it)", metavar="FILE"

@@ -122,11 +122,15 @@ def _wsgi_adapter(callback: Any, scope_opts: dict[str, Any], access_log_fmt: Any
             state[0] = int(status.split(" ", 1)[0])
             state[1] = headers
 
-        rv = callback(base | scope, start_response)
+        environ = base | scope
+        rv = callback(environ, start_response)
         if isinstance(rv, list):
             proto.response_bytes(state[0], state[1], b"".join(rv))
         else:
             proto.response_iter(state[0], state[1], ResponseIterWrap(rv))
+        # The answer is on its way; a body read still pending (a body that timed out) must end before we return:
+        # granian then takes the body's lock while holding the GIL, which would stop the whole process.
+        requestlock.finish_body_read(environ)
         return state[0]
 
     return runner
@@ -211,7 +215,14 @@ def serve(
     line = ready_line(sock, workers, threads)
     granian_mp._wsgi_call_wrap = _wsgi_adapter  # our environ (see the module docstring)
     pipeline = app.wsgi_app  # its body limits: PUT /__mock/dataset's, --max-body-bytes for the rest
-    wsgi = requestlock.wrap(app, lambda environ: pipeline.body_limit(environ.get("PATH_INFO") or ""), cpu_affinity)
+    config = pipeline.sandbox.config
+    wsgi = requestlock.wrap(
+        app,
+        lambda environ: pipeline.body_limit(environ.get("PATH_INFO") or ""),
+        cpu_affinity,
+        threads=threads,
+        body_timeout=config.body_timeout,
+    )
     # Objects built before the fork stay shared with the workers only if nothing writes to their pages;
     # the collector would (it tracks every object), so it leaves the pre-fork heap alone.
     gc.collect()
