@@ -97,14 +97,15 @@ def prepare(directory: Path, seed: int, warn: Callable[[str], None]) -> None:
             moved = _quarantine(path, stamp)
             warn(f"tenant database {path} is damaged ({problem}): moved to {moved}; rebuilt from its seeded dataset")
     for path in sorted((directory / JOURNAL_DIR).glob("*.sqlite")):
-        problem = _problem(path, frozenset())
+        # An empty journal file is one a writer made and has not written yet: a sound, empty database.
+        problem = _problem(path, frozenset(), empty_ok=True)
         if problem is not None:
             moved = _quarantine(path, stamp)
             warn(f"journal file {path} is damaged ({problem}): moved to {moved}; its entries are not shown")
     _check_seed(control, seed, directory)
 
 
-def _problem(path: Path, tables: frozenset[str]) -> str | None:
+def _problem(path: Path, tables: frozenset[str], *, empty_ok: bool = False) -> str | None:
     """What is wrong with a database file, or None when it is sound and holds ``tables``."""
     try:
         with path.open("rb") as file:
@@ -112,7 +113,7 @@ def _problem(path: Path, tables: frozenset[str]) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     if not head:
-        return "an empty file"
+        return None if empty_ok else "an empty file"
     if head != SQLITE_HEADER:
         return "not an SQLite database"
     try:
