@@ -166,7 +166,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from mockserver.errors import ApiError
 
     try:
-        app = create_app(config, storage=server.STORAGE)
+        app = create_app(config, storage=server.storage(config.workers))
     except ApiError as exc:  # a preset (--scenario) that does not exist or does not validate
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:

@@ -38,15 +38,21 @@ import signal
 import socket
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mockserver import requestlock
+from mockserver.storagemode import StorageMode
 
-#: How the stores of the app this module serves keep their connections: one request at a time per process.
-STORAGE = requestlock.SERIALIZED
+
+def storage(workers: int) -> StorageMode:
+    """How the stores of the app this module serves keep their connections: one request at a time per process;
+    with one worker, that process is the only writer of its databases (--data-dir is locked against others)."""
+    return replace(requestlock.SERIALIZED, sole_writer=workers == 1)
+
 
 READY_EVENT = "ready"
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send a request's headers (granian's default: 30 s)

@@ -44,6 +44,9 @@ class StorageMode:
     per_process: bool = False
     #: A context manager factory: the turn that work outside a request takes beside the requests.
     turn: Callable[[], AbstractContextManager[None]] = field(default=_no_turn)
+    #: No other connection writes the databases: one storage per process and one process (a single worker;
+    #: --data-dir is locked against a second server), so a connection's own commits are all its changes.
+    sole_writer: bool = False
 
     def local(self) -> Local:
         return Local(self.per_process)

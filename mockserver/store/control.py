@@ -114,6 +114,7 @@ class TenantLimit(InvalidParameter):
 class ControlState:
     def __init__(self, path: Path, seed: int, clock: ClockState, storage: StorageMode = THREADS) -> None:
         self.path = path
+        self._sole = storage.sole_writer
         self._local = storage.local()
         conn = self._conn()
         conn.executescript(SCHEMA)
@@ -135,6 +136,7 @@ class ControlState:
         local = self._local.get()
         if getattr(local, "pid", None) != os.getpid():
             conn = connect(self.path, cache_kib=256)
+            conn.sole = self._sole
             local.conn, local.pid, local.snapshot, local.marks = conn, os.getpid(), None, None
         return local.conn
 

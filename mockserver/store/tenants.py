@@ -76,6 +76,7 @@ class TenantFiles:
         self.directory = data_dir / "tenants"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.templates = templates
+        self._sole = storage.sole_writer
         self._local = storage.local()
 
     def path(self, tenant: str) -> Path:
@@ -122,6 +123,7 @@ class TenantFiles:
         if cached is not None:
             cached[1].close()
         conn = open_db(self.path(tenant))
+        conn.sole = self._sole
         cache[tenant] = (generation, conn)
         if len(cache) > CONNECTIONS_PER_THREAD:
             cache.popitem(last=False)[1][1].close()
