@@ -28,7 +28,8 @@ from mockserver.dataset import DatasetSpec, window_of
 from mockserver.errors import InvalidParameter
 from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store import datadir, transfer, writes
-from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
+from mockserver.store.control import GLOBAL, ControlState, Snapshot
+from mockserver.store.control.tenants import TenantRecord
 from mockserver.store.journal import Journal
 from mockserver.store.queries import slots
 from mockserver.store.queries.calendars import list_calendars
