@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.errors import ApiError, AuthInvalid, AuthRequired
+from mockserver.protocol import TOKEN_HEADER
 from mockserver.version import fixtures_path
 
-TOKEN_HEADER = "Access-Token"
 TOKEN_PARAM = "access_token"
 ENVIRONMENTS = ("staging", "production")
 
@@ -83,7 +83,7 @@ class AccountBook:
         """
         if token is None or not token.strip():
             raise AuthRequired(
-                "Authentication required: send your token in the Access-Token header "
+                f"Authentication required: send your token in the {TOKEN_HEADER} header "
                 "or the access_token parameter (or use debug=true)",
                 hint=f"No token was found in the {TOKEN_HEADER} header or the {TOKEN_PARAM} query parameter"
                 + (" (the header was sent empty)" if token is not None else "")
