@@ -25,6 +25,7 @@ from mockserver.errors import ApiError, EndpointNotFound, InternalError, Invalid
 from mockserver.pipeline import Pipeline
 from mockserver.routing import nearest_endpoint
 from mockserver.sandbox import Sandbox
+from mockserver.storagemode import THREADS, StorageMode
 
 log = logging.getLogger("tap4book.mock")
 
@@ -39,12 +40,13 @@ class SandboxFlask(Flask):
         return super().make_response(rv)
 
 
-def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | Config | None = None, storage: StorageMode = THREADS) -> Flask:
+    """``storage``: the server's serving mode (mockserver/storagemode.py); threads unless said otherwise."""
     settings = config if isinstance(config, Config) else Config.load(config)
     app = SandboxFlask(__name__, static_folder=None)  # no /static/ route: every path is the API's or the control's
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # /__mock//journal is a 404 envelope, not an HTML redirect
-    sandbox = app.extensions["tap4book"] = Sandbox(settings)
+    sandbox = app.extensions["tap4book"] = Sandbox(settings, storage)
     for name in settings.scenario:
         presets.apply(sandbox, name, None)
     access_log = app.extensions["tap4book.log"] = AccessLog(settings.log_format)

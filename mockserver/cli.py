@@ -155,11 +155,11 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             datadir.claim(config.data_dir, sock.getsockname()[1])
         except datadir.DirectoryInUse as exc:
             parser.exit(1, f"{PROG}: error: {exc}\n")
-    try:
-        from mockserver.app import create_app
-        from mockserver.errors import ApiError
+    from mockserver.app import create_app
+    from mockserver.errors import ApiError
 
-        app = create_app(config)
+    try:
+        app = create_app(config, storage=server.STORAGE)
     except ApiError as exc:  # a preset (--scenario) that does not exist or does not validate
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:

@@ -29,9 +29,10 @@ import io
 import os
 import threading
 import time
-import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from mockserver.storagemode import StorageMode
 
 _state = threading.local()
 
@@ -64,7 +65,6 @@ class FifoLock:
 
 
 _lock = FifoLock()
-_serving = False  # set by wrap(): outside a server (the Flask test client) there is no queue to join
 
 
 def sleep(seconds: float) -> None:
@@ -85,7 +85,7 @@ def sleep(seconds: float) -> None:
 def turn() -> Iterator[None]:
     """Run a piece of app work outside a request (a stream's poll, after its request returned) in the
     same queue as the requests, so that it never fights them over the GIL."""
-    if getattr(_state, "held", False) or not _serving:
+    if getattr(_state, "held", False):
         yield
         return
     _lock.acquire()
@@ -97,17 +97,9 @@ def turn() -> Iterator[None]:
         _lock.release()
 
 
-class Local:
-    """Per-thread storage (SQLite connections, the caches hung on them) that becomes per-process storage when
-    the app runs under the lock: the requests then take turns, so one connection per tenant serves them all,
-    instead of one per thread with its own page cache and answer cache (64 threads: 64 copies)."""
-
-    def __init__(self) -> None:
-        self._threads = threading.local()
-        self._process = types.SimpleNamespace()
-
-    def get(self) -> Any:
-        return self._process if _serving else self._threads
+#: How the stores of an app served under ``wrap`` keep their connections (mockserver/storagemode.py): one set
+#: per process, since the requests take turns, and the turn of work outside a request is this lock's.
+SERIALIZED = StorageMode(per_process=True, turn=turn)
 
 
 _worker_index: int | None = None
@@ -136,9 +128,7 @@ def wrap(
     app: Callable[..., Iterable[bytes]], body_limit: Callable[[dict[str, Any]], int], affinity: str = "auto"
 ) -> Callable[..., Any]:
     """The app under the request lock; ``body_limit(environ)`` is the byte limit for that request, ``affinity``
-    the ``--cpu-affinity`` setting."""
-    global _serving
-    _serving = True
+    the ``--cpu-affinity`` setting. The app's stores must have been made with ``SERIALIZED``."""
     cpus: list[set[int] | None] = []  # chosen at the first request, in the process that serves
 
     def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -26,6 +26,7 @@ from mockserver.clock import ClockState, local_date
 from mockserver.config import Config
 from mockserver.dataset import DatasetSpec, window_of
 from mockserver.errors import InvalidParameter
+from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store import datadir, queries, transfer, writes
 from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
 from mockserver.store.journal import Journal
@@ -45,20 +46,22 @@ class ResetResult:
 
 
 class Sandbox:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, storage: StorageMode = THREADS) -> None:
+        """``storage``: how the stores keep their connections, as the app is served (mockserver/storagemode.py)."""
         self.config = config
         self.accounts = AccountBook.load(config.accounts_file)
         self.data_dir = self._data_dir(config.data_dir, config.seed)
         self.configured_clock = ClockState(frozen_at=config.now)
-        self.control = ControlState(self.data_dir / "control.sqlite", config.seed, self.configured_clock)
+        self.control = ControlState(self.data_dir / "control.sqlite", config.seed, self.configured_clock, storage)
         self.journal = Journal(
             self.data_dir / "journal",
             config.journal_size,
             max_bytes=config.journal_bytes // config.workers,
             secrets=[*(account.token for account in self.accounts.accounts), *filter(None, [config.admin_token])],
+            storage=storage,
         )
         self.templates = Templates(self._cache_dir(config.cache_dir), config.cache_keep)
-        self.files = TenantFiles(self.data_dir, self.templates)
+        self.files = TenantFiles(self.data_dir, self.templates, storage)
         # Tenant records (by creation time) whose database file this process has seen made.
         self._files_made: set[float] = set()
         self._touched: dict[str, float] = {}  # tenant -> when this process last noted its use (monotonic)

@@ -44,6 +44,9 @@ from flask import Flask
 
 from mockserver import requestlock
 
+#: How the stores of the app this module serves keep their connections: one request at a time per process.
+STORAGE = requestlock.SERIALIZED
+
 READY_EVENT = "ready"
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send a request's headers (granian's default: 30 s)
 KILL_TIMEOUT = 5  # seconds in-flight requests and streams get at shutdown before the process exits anyway

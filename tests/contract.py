@@ -132,14 +132,18 @@ GLOBAL_QUERY = frozenset({"format", "debug", "access_token", "__scenario"})
 
 def declared_query(template: str, method: str) -> set[str]:
     """The query parameters an operation declares, its path's included ($ref resolved)."""
+    return {parameter["name"] for parameter in _query_parameters(template, method)}
+
+
+def _query_parameters(template: str, method: str) -> list[dict[str, Any]]:
     item = spec()["paths"][template]
-    names = set()
+    found = []
     for parameter in [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]:
         if "$ref" in parameter:
             parameter = lookup(parameter["$ref"].lstrip("#"))
         if parameter.get("in") == "query":
-            names.add(parameter["name"])
-    return names
+            found.append(parameter)
+    return found
 
 
 def validate_response(

@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, set[str]]] = [
             "args",
             "postman",
             "jsonpath",
+            "storagemode",
+            "printable",
         },
     ),
     ("store", {"store"}),

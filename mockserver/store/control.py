@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver import requestlock
 from mockserver.clock import ClockState
 from mockserver.errors import InvalidParameter
+from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store.sqlite import Connection, connect, transaction
 
 GLOBAL = "*"
@@ -112,9 +112,9 @@ class TenantLimit(InvalidParameter):
 
 
 class ControlState:
-    def __init__(self, path: Path, seed: int, clock: ClockState) -> None:
+    def __init__(self, path: Path, seed: int, clock: ClockState, storage: StorageMode = THREADS) -> None:
         self.path = path
-        self._local = requestlock.Local()
+        self._local = storage.local()
         conn = self._conn()
         conn.executescript(SCHEMA)
         for table, columns in _ADDED_COLUMNS.items():

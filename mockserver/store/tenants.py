@@ -17,8 +17,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from mockserver import requestlock
 from mockserver.dataset import DatasetSpec
+from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store.sqlite import Connection, connect
 from mockserver.store.templates import Templates
 
@@ -72,11 +72,11 @@ def open_db(path: str | Path) -> TenantConnection:
 class TenantFiles:
     """Where each tenant's database lives, and the per-thread connections to them."""
 
-    def __init__(self, data_dir: Path, templates: Templates) -> None:
+    def __init__(self, data_dir: Path, templates: Templates, storage: StorageMode = THREADS) -> None:
         self.directory = data_dir / "tenants"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.templates = templates
-        self._local = requestlock.Local()
+        self._local = storage.local()
 
     def path(self, tenant: str) -> Path:
         # Readable and collision-free: a slug for people, a digest for uniqueness and path safety.

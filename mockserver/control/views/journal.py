@@ -10,9 +10,8 @@ from flask import Blueprint
 from mockserver import args
 from mockserver.answer import Answer
 from mockserver.call import current_call, ok
-from mockserver.control import stream
+from mockserver.control import journal_args, stream
 from mockserver.control.views import scope
-from mockserver.errors import InvalidParameter
 
 bp = Blueprint("journal", __name__)
 
@@ -20,17 +19,7 @@ PAGE_LIMIT = 1000
 
 
 def _filters() -> dict[str, Any]:
-    query = current_call().args
-    status = query.get("status")
-    if status is not None and status not in ("2xx", "3xx", "4xx", "5xx"):
-        raise InvalidParameter("status must be 2xx, 3xx, 4xx or 5xx", details={"parameter": "status"})
-    return {
-        "method": query.get("method"),
-        "path": query.get("path"),
-        "tenant": scope.target(),
-        "status_class": status,
-        "error_code": query.get("error_code"),
-    }
+    return {**journal_args.parse(current_call().args), "tenant": scope.target()}
 
 
 @bp.get("/journal")
