@@ -1,4 +1,4 @@
-"""The layers run one way (README "Design"): a module never imports one above it, and the two planes never
+"""The layers run one way (docs/design.md): a module never imports one above it, and the two planes never
 import each other. Read from the source, so that a lazy import inside a function counts too."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _rank(unit: str) -> int:
     for rank, (_, members) in enumerate(LAYERS):
         if unit in members:
             return rank
-    raise AssertionError(f"mockserver.{unit} is in no layer: add it to tests/test_layers.py and the README")
+    raise AssertionError(f"mockserver.{unit} is in no layer: add it to tests/test_layers.py and docs/design.md")
 
 
 def _modules() -> list[tuple[str, Path]]:
