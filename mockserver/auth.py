@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.errors import ApiError, AuthInvalid, AuthRequired
-from mockserver.protocol import TOKEN_HEADER
+from mockserver.protocol import TOKEN_HEADER, TOKEN_PARAM
 from mockserver.version import fixtures_path
 
-TOKEN_PARAM = "access_token"
 ENVIRONMENTS = ("staging", "production")
 
 

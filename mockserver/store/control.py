@@ -22,6 +22,7 @@ from typing import Any
 
 from mockserver.clock import ClockState
 from mockserver.errors import InvalidParameter
+from mockserver.protocol import TENANT_HEADER
 from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store.sqlite import Connection, connect, transaction
 
@@ -302,8 +303,8 @@ class ControlState:
                         f"The {space!r} space already holds its {limit} tenants ({flag}), none of them idle for"
                         f" {idle_seconds:g} s: delete one with DELETE /__mock/tenants/{{space}}/{{name}}, or start the"
                         f" server with a higher {flag}",
-                        details={"field": "X-Mock-Tenant", "limit": limit},
-                        hint="Each X-Mock-Tenant name is a tenant of its own; reuse names between test runs.",
+                        details={"field": TENANT_HEADER, "limit": limit},
+                        hint=f"Each {TENANT_HEADER} name is a tenant of its own; reuse names between test runs.",
                     )
                 evicted = idle[0]
                 self._forget(tx, evicted)
