@@ -1,9 +1,9 @@
 """Access tokens and the accounts they belong to.
 
 Token format (documented in docs/clients.md#the-token and docs/interpretation.md): the lowercase hexadecimal
-HMAC-SHA256 of the ``entity_account_id`` (UTF-8), keyed with the ``entity_secret_key`` (UTF-8); 64 characters. The server
-compares a presented token against every known account's token with ``hmac.compare_digest`` and without
-an early exit, so the time taken does not tell which account, or how much of a token, matched.
+HMAC-SHA256 of the ``entity_account_id`` (UTF-8), keyed with the ``entity_secret_key`` (UTF-8); 64 characters.
+The server compares a presented token against every known account's token with ``hmac.compare_digest`` and
+without an early exit, so the time taken does not tell which account, or how much of a token, matched.
 """
 
 from __future__ import annotations
