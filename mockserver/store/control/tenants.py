@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import InvalidParameter
+from mockserver.protocol import TENANT_HEADER
 from mockserver.store.control.database import ControlDatabase
 
 
@@ -72,8 +73,8 @@ class Tenants(ControlDatabase):
                         f"The {space!r} space already holds its {limit} tenants ({flag}), none of them idle for"
                         f" {idle_seconds:g} s: delete one with DELETE /__mock/tenants/{{space}}/{{name}}, or start the"
                         f" server with a higher {flag}",
-                        details={"field": "X-Mock-Tenant", "limit": limit},
-                        hint="Each X-Mock-Tenant name is a tenant of its own; reuse names between test runs.",
+                        details={"field": TENANT_HEADER, "limit": limit},
+                        hint=f"Each {TENANT_HEADER} name is a tenant of its own; reuse names between test runs.",
                     )
                 evicted = idle[0]
                 self._forget(tx, evicted)
