@@ -110,7 +110,8 @@ def test_delayed_requests_sleep_side_by_side_without_holding_others():
         times = sorted(_get(conn, "/api/calendars")[2] for _ in range(100))
         for thread in threads:
             thread.join()
-        assert times[-2] < 50, times[-5:]  # not queued behind the sleepers
+        # Not queued behind the sleepers: well under one 600 ms delay (a loaded CI machine takes tens of ms).
+        assert times[-2] < 300, times[-5:]
         assert len(done) == 16 and max(done) < 1500  # they slept concurrently, not one after the other
 
 
