@@ -120,16 +120,26 @@ def utc_offset(epoch: float, tz: str = "Europe/Paris") -> int:
     return offset
 
 
+_last_iso: tuple[tuple[int, str], str] = ((0, ""), "")
+
+
 def iso(epoch: float, tz: str = "Europe/Paris") -> str:
     """ISO-8601 with the zone's offset at that instant, to the second: 2025-06-07T15:30:00+02:00."""
+    global _last_iso
+    key = (int(epoch), tz)
+    last = _last_iso  # every answer's timestamp: the same second's text is made once (one tuple: thread-safe)
+    if last[0] == key:
+        return last[1]
     offset = utc_offset(epoch, tz)
-    t = time.gmtime(int(epoch) + offset)
+    t = time.gmtime(key[0] + offset)
     sign = "+" if offset >= 0 else "-"
     hours, minutes = divmod(abs(offset) // 60, 60)
-    return (
+    text = (
         f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
         f"{sign}{hours:02d}:{minutes:02d}"
     )
+    _last_iso = (key, text)
+    return text
 
 
 def local_date(epoch: float, tz: str = "Europe/Paris") -> date:
