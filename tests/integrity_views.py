@@ -98,6 +98,8 @@ def check_details(tenant: Tenant, model: TenantModel) -> None:
                 _refused(reply, missing, 404, url.format(ident))
     for cid in sorted(touched["cal"] & set(model.calendars)):
         same(f"calendar {cid}", tenant.data(f"/api/calendars/{cid}"), model.calendar_record(cid, detail=True))
+        same(f"appointments of calendar {cid}", tenant.every(f"/api/appointments/{cid}"), model.appointment_list(cid))
+        same(f"clients of calendar {cid}", tenant.every(f"/api/clients/{cid}"), model.client_list(cid))
         data = tenant.data(f"/api/statistics/{cid}", {"period": "last7days"})
         start, end = data.pop("start_date"), data.pop("end_date")
         assert (data.pop("period"), data.pop("calendar_id")) == ("last7days", cid)
