@@ -7,6 +7,7 @@ on stderr and exit status 2, a server that cannot start is one line and exit sta
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import os
@@ -30,16 +31,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _env_help(name: str, text: str | None = None) -> str:
-    default = getattr(Config(), name)
-    if isinstance(default, bool):
-        shown = "true" if default else "false"
-    elif isinstance(default, tuple):
-        shown = ",".join(default) or "none"
-    elif default is None:
-        shown = "real time" if name == "now" else "none"
-    else:
-        shown = default
+    shown = Config.shown_default(name) or _shown(getattr(Config(), name))
     return f"{text or Config.describe(name)} [env {Config.env_name(name)}; default: {shown}]"
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, tuple):
+        return ",".join(default) or "none"
+    return "none" if default is None else str(default)
 
 
 def _add_flag(parser: argparse.ArgumentParser, spec: Any) -> None:
@@ -146,13 +147,26 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         sock = server.bind(config.host, config.port)
     except OSError as exc:
-        reason = "port already in use" if exc.errno == 98 else exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = (
+                "port already in use; choose another with --port N (or T4B_PORT=N), "
+                "or --port 0 for a free one (the ready line says which)"
+            )
+        else:
+            reason = exc.strerror or str(exc)
         parser.exit(1, f"{PROG}: error: cannot listen on {config.host}:{config.port}: {reason}\n")
-    try:
-        from mockserver.app import create_app
-        from mockserver.errors import ApiError
+    if config.data_dir:  # one server per kept directory (a temporary one is private anyway)
+        from mockserver.store import datadir
 
-        app = create_app(config)
+        try:
+            datadir.claim(config.data_dir, sock.getsockname()[1])
+        except datadir.DirectoryInUse as exc:
+            parser.exit(1, f"{PROG}: error: {exc}\n")
+    from mockserver.app import create_app
+    from mockserver.errors import ApiError
+
+    try:
+        app = create_app(config, storage=server.storage(config.workers))
     except ApiError as exc:  # a preset (--scenario) that does not exist or does not validate
         parser.exit(2, f"{PROG}: error: --scenario: {exc.message}\n")
     except (ValueError, OSError) as exc:
@@ -162,13 +176,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    url = args.url
+    url = args.url or _url_from_ready_file(args.ready_file)
     if url is None:
-        try:
-            url = json.loads(Path(args.ready_file or "").read_text(encoding="utf-8"))["url"]
-        except (OSError, ValueError, KeyError, TypeError):
-            print(f"{PROG}: error: no --url and no readable ready file ({args.ready_file!r})", file=sys.stderr)
-            return 1
+        return 1
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url.rstrip("/") + "/__mock/ready", timeout=args.timeout) as reply:
@@ -176,6 +186,24 @@ def _health(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"{PROG}: error: {url} is not ready: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 1
+
+
+def _url_from_ready_file(ready_file: str | None) -> str | None:
+    """The URL in a ready file, or None after saying on stderr what is missing."""
+    if not ready_file:
+        print(
+            f"{PROG}: error: which sandbox? give --url URL, or --ready-file FILE (or T4B_READY_FILE) "
+            "naming the file that `serve --ready-file FILE` writes",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return str(json.loads(Path(ready_file).read_text(encoding="utf-8"))["url"])
+    except OSError as exc:
+        print(f"{PROG}: error: cannot read the ready file {ready_file}: {exc.strerror or exc}", file=sys.stderr)
+    except (ValueError, KeyError, TypeError):
+        print(f"{PROG}: error: the ready file {ready_file} holds no ready line with a url", file=sys.stderr)
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

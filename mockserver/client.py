@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.protocol import ADMIN_HEADER, CONTROL_PREFIX, DEBUG_HEADER, TENANT_HEADER, TOKEN_HEADER
+
 
 @dataclass
 class Response:
@@ -67,11 +69,11 @@ class SandboxClient:
     def identity_headers(self) -> dict[str, str]:
         headers = {}
         if self.debug:
-            headers["X-Debug"] = "true"
+            headers[DEBUG_HEADER] = "true"
         elif self.token:
-            headers["Access-Token"] = self.token
+            headers[TOKEN_HEADER] = self.token
         if self.tenant:
-            headers["X-Mock-Tenant"] = self.tenant
+            headers[TENANT_HEADER] = self.tenant
         return headers
 
     def request(
@@ -90,7 +92,7 @@ class SandboxClient:
             url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
         sent = self.identity_headers() if scoped else {}
         if self.admin_token:
-            sent["X-Mock-Admin-Token"] = self.admin_token
+            sent[ADMIN_HEADER] = self.admin_token
         if json is not None:
             data = jsonlib.dumps(json).encode()
             sent["Content-Type"] = "application/json"
@@ -129,7 +131,7 @@ class SandboxClient:
         params: dict[str, Any] | None = None,
     ) -> Any:
         reply = self.request(
-            method, "/__mock" + path, json=body if body is not None else None, params=params, scoped=scoped
+            method, CONTROL_PREFIX + path, json=body if body is not None else None, params=params, scoped=scoped
         )
         try:
             envelope = reply.json()
@@ -199,11 +201,32 @@ class SandboxClient:
     def load_scenario(self, name: str) -> dict[str, Any]:
         return self._control("POST", f"/scenarios/{name}", {})
 
-    def journal(self, method: str | None = None, path: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return self._control("GET", "/journal", params={"method": method, "path": path, "limit": limit})
+    def journal(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        limit: int = 100,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` calls that match, oldest first. ``body={"client_email": "jean@example.com"}``
+        keeps calls whose JSON body has that value there (``{"client": {"email": ...}}`` for nested fields);
+        ``headers={"X-Source": "app-*"}`` those with that header. Strings may be globs (``*``, ``?``)."""
+        params = journal_filters(method, path, body, headers)
+        return self._control("GET", "/journal", params={**params, "limit": limit})
 
-    def journal_count(self, method: str | None = None, path: str | None = None) -> int:
-        return int(self._control("GET", "/journal/count", params={"method": method, "path": path})["count"])
+    def journal_count(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
+        """How many calls match (the filters of ``journal``)."""
+        params = journal_filters(method, path, body, headers)
+        return int(self._control("GET", "/journal/count", params=params)["count"])
 
     def clear_journal(self) -> int:
         return int(self._control("DELETE", "/journal")["removed"])
@@ -233,3 +256,28 @@ class SandboxClient:
 
     def import_dataset(self, document: dict[str, Any]) -> dict[str, Any]:
         return self._control("PUT", "/dataset", document)
+
+
+def journal_filters(
+    method: str | None, path: str | None, body: dict[str, Any] | None, headers: dict[str, str] | None
+) -> dict[str, Any]:
+    """The journal's query parameters: ``body.<path>=<value>`` for each field of ``body`` (nested objects give
+    dotted paths: ``body.client.email``) and ``header.<name>=<value>``. A string is sent as written (so that it
+    may be a glob); any other value as JSON (``42``, ``true``, ``null``, ``[1, 2]``)."""
+    params: dict[str, Any] = {"method": method, "path": path}
+    for dotted, value in _leaves(body or {}, ""):
+        params[f"body.{dotted}"] = value if isinstance(value, str) else jsonlib.dumps(value, ensure_ascii=False)
+    for name, value in (headers or {}).items():
+        params[f"header.{name}"] = value
+    return params
+
+
+def _leaves(fields: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    found = []
+    for key, value in fields.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            found.extend(_leaves(value, dotted + "."))
+        else:
+            found.append((dotted, value))
+    return found

@@ -31,9 +31,16 @@ def check_instant(epoch: float) -> float:
     return epoch
 
 
+_INSTANT_EXAMPLE = "an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00 (without an offset: Paris time)"
+
+
 def parse_instant(value: object) -> float | None:
-    """An ISO-8601 instant (or epoch seconds) as epoch seconds; a naive value is taken as UTC, 'now'/'' means
-    the real clock (None). ValueError, saying what is accepted, for anything else or out of range."""
+    """An ISO-8601 instant (or epoch seconds) as epoch seconds; 'now'/'real'/'' means the real clock (None).
+
+    The one rule for every time a user types (``--now``, ``T4B_NOW``, the control API's ``at``, the plugin's
+    ``tap4book_now``): without an offset it is Europe/Paris wall time (the sandbox's zone, and what the
+    console's input says), a bare date is its midnight in Paris (docs/interpretation.md#times-without-an-offset).
+    ValueError, saying what is accepted, for anything else or out of range."""
     if value is None:
         return None
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -42,18 +49,25 @@ def parse_instant(value: object) -> float | None:
         except OverflowError:
             raise ValueError("the sandbox clock must stay between 1971-01-01 and 9000-12-31") from None
     if not isinstance(value, str):
-        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {value!r}")
+        raise ValueError(f"expected {_INSTANT_EXAMPLE}, got {value!r}")
     text = value.strip()
     if text in ("", "now", "real"):
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        epoch = moment.timestamp()
+        epoch = moment.timestamp() if moment.tzinfo is not None else paris_wall_to_epoch(moment)
     except (ValueError, OverflowError):
-        raise ValueError(f"expected an ISO-8601 date-time such as 2025-06-07T15:30:00+02:00, got {text!r}") from None
+        raise ValueError(f"expected {_INSTANT_EXAMPLE}, got {text!r}") from None
     return check_instant(epoch)
+
+
+def paris_wall_to_epoch(wall: datetime) -> float:
+    """A wall-clock time without offset, read in Europe/Paris. Where daylight saving time makes it ambiguous,
+    the later of its two readings: in the autumn overlap the second 02:30 (+01:00); in the spring gap, a time
+    that does not exist is moved forward by the gap (02:30 -> 03:30+02:00). The console computes the same."""
+    first = wall.replace(tzinfo=PARIS, fold=0).timestamp()
+    second = wall.replace(tzinfo=PARIS, fold=1).timestamp()
+    return max(first, second)
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,20 @@ def _option(
     metavar: str | None = None,
     choices: tuple[str, ...] | None = None,
     repeat: bool = False,
+    shown: str | None = None,
 ) -> Any:
     """A setting: its default, parser and help; ``flag`` etc. shape its ``serve`` flag (cli.py builds the flags
-    from these fields, so that a setting, its variable and its flag cannot drift apart)."""
-    metadata = {"parse": parse, "doc": doc, "flag": flag, "metavar": metavar, "choices": choices, "repeat": repeat}
+    from these fields, so that a setting, its variable and its flag cannot drift apart). ``shown`` is what the
+    help calls the default when the field's own default (None) stands for one the server works out."""
+    metadata = {
+        "parse": parse,
+        "doc": doc,
+        "flag": flag,
+        "metavar": metavar,
+        "choices": choices,
+        "repeat": repeat,
+        "shown": shown,
+    }
     return field(default=default, metadata=metadata)
 
 
@@ -113,8 +123,10 @@ class Config:
     now: float | None = _option(
         None,
         parse_instant,
-        "freeze the sandbox clock at this ISO-8601 instant ('real': the real clock)",
+        "freeze the sandbox clock at this ISO-8601 instant (no offset: Paris time; a bare date: its midnight in "
+        "Paris; 'real': the real clock)",
         metavar="ISO-8601",
+        shown="real time",
     )
     environment: str = _option(
         "staging", _choice(ENVIRONMENTS), "which environment's API keys are accepted", choices=ENVIRONMENTS
@@ -123,19 +135,40 @@ class Config:
     control_api: bool = _option(True, parse_bool, "serve the /__mock/ control API")
     admin_token: str | None = _option(None, _optional_text, "token the control API requires, if set")
     accounts_file: str | None = _option(
-        None, _optional_text, "JSON file of API accounts", flag="--accounts", metavar="FILE"
+        None,
+        _optional_text,
+        "JSON file of API accounts",
+        flag="--accounts",
+        metavar="FILE",
+        shown="fixtures/accounts.json (the copy installed with the package)",
     )
-    data_dir: str | None = _option(None, _optional_text, "where tenant databases live (default: temp)")
+    data_dir: str | None = _option(
+        None,
+        _optional_text,
+        "where tenant databases live, kept across restarts; one server per directory (a second exits 1), and data"
+        " made with another --seed is refused (exit 2)",
+        metavar="DIR",
+        shown="a new temporary directory",
+    )
     cache_dir: str | None = _option(
-        None, _optional_text, "where generated datasets are kept between starts ('off': nowhere; default: ~/.cache)"
+        None,
+        _optional_text,
+        "where generated datasets are kept between starts ('off': nowhere)",
+        metavar="DIR",
+        shown="~/.cache/tap4book-mock ($XDG_CACHE_HOME/tap4book-mock when set)",
     )
     journal_size: int = _option(1000, _int_between(0, 1_000_000), "requests kept in the journal")
     journal_bytes: int = _option(
         32 * 1024 * 1024, _int_between(1024 * 1024, 1024**3), "largest size of the journal, in bytes (oldest dropped)"
     )
-    max_tenants: int = _option(256, _int_between(2, 100_000), "most tenants held at once (idle ones make room)")
+    max_tenants: int = _option(
+        256, _int_between(1, 100_000), "most tenants each account holds at once (its idle ones make room)"
+    )
+    max_debug_tenants: int = _option(
+        16, _int_between(1, 100_000), "most tenants debug mode's traffic holds at once (its idle ones make room)"
+    )
     tenant_idle_seconds: int = _option(
-        3600, _int_between(0, 10**9), "a tenant unused (no creation or reset) this long may make room for a new one"
+        3600, _int_between(0, 10**9), "a tenant no request used this long may make room for a new one of its space"
     )
     strict_lifecycle: bool = _option(
         False, parse_bool, "refuse status changes the documentation allows but a real practice would not"
@@ -152,7 +185,18 @@ class Config:
     control_origins: tuple[str, ...] = _option(
         (), _origin_list, "web origins besides the server's own allowed to call the control API (comma list)"
     )
+    allowed_hosts: tuple[str, ...] = _option(
+        (),
+        _name_list,
+        "host names besides localhost and IP addresses by which a web page may call the control API (comma list)",
+    )
     max_body_bytes: int = _option(65536, _int_between(1024, 16 * 1024 * 1024), "largest accepted body")
+    body_timeout: int = _option(
+        10,
+        _int_between(1, 600),
+        "seconds a request body may stall (each 64 KiB of it must arrive within them): then 400 INVALID_JSON",
+        metavar="SECONDS",
+    )
     log_format: str = _option("text", _choice(LOG_FORMATS), "access log lines: text, json or off", choices=LOG_FORMATS)
     ready_file: str | None = _option(
         None, _optional_text, "also write the ready line to this file (tap4book-mock health reads it)", metavar="FILE"
@@ -182,6 +226,11 @@ class Config:
     @staticmethod
     def describe(name: str) -> str:
         return _FIELDS[name].metadata["doc"]
+
+    @staticmethod
+    def shown_default(name: str) -> str | None:
+        """What the server uses when the setting is not given, where the field's default (None) does not say."""
+        return _FIELDS[name].metadata["shown"]
 
     @staticmethod
     def options() -> list[Any]:

@@ -19,10 +19,17 @@ class ApiError(Exception):
     action: ClassVar[str] = "Try again later; the sandbox log says what went wrong"
 
     def __init__(
-        self, message: str | None = None, *, details: dict[str, Any] | None = None, hint: str | None = None
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.details = details
+        #: Response headers the error comes with (``Allow`` for a wrong method).
+        self.headers = headers or {}
         # One sentence a person can act on: shown in the journal and the debug block, never in the envelope.
         self.hint = hint or f"{self.message.rstrip('.')}: {self.action.lower()}."
         super().__init__(self.message)

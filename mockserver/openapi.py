@@ -4,7 +4,10 @@
 same document as JSON (YAML anchors expanded). Both are read and converted once per process, on first
 use, and answered with an ETag. ``GET /__mock/docs`` is Swagger UI, whose files come from the
 ``flask-swagger-ui`` package (its ``dist`` folder): the page loads nothing from the network, and its "Try it
-out" calls this same server, since the description's first server is the relative URL ``/``.
+out" calls this same server, since the description's first server is the relative URL ``/``; like the console,
+the page has a Content-Security-Policy (this server only, Swagger UI's start-up script allowed by its hash) and
+cannot be framed. ``GET /__mock/postman.json`` is the Postman collection (mockserver/postman.py), its ``baseUrl``
+set to the address the request came to.
 
 The blueprint lives under /__mock/ with the control API and is registered only when the control API is
 on (``--no-control-api`` removes all of /__mock/, this included). It is not behind ``--admin-token``: the
@@ -13,6 +16,7 @@ description holds no secret, and the page must be able to read it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from functools import cache
@@ -21,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template_string, request, url_for
+from markupsafe import Markup
+
+from mockserver import postman
 
 bp = Blueprint("openapi", __name__, url_prefix="/__mock")
 
@@ -88,6 +95,23 @@ def spec_yaml() -> Response:
     return _document_response(source(), YAML_TYPE, "yaml")
 
 
+#: Swagger UI's start-up, the page's only inline script: the policy allows it by its hash, nothing else inline.
+SCRIPT = """
+    window.onload = function () {
+      window.ui = SwaggerUIBundle({
+        url: {{ spec_url | tojson }},
+        dom_id: "#swagger-ui",
+        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+        plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+        layout: "StandaloneLayout",
+        deepLinking: true,
+        displayRequestDuration: true,
+        persistAuthorization: true,
+        validatorUrl: null
+      });
+    };
+  """
+
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -102,36 +126,53 @@ PAGE = """<!DOCTYPE html>
   <div id="swagger-ui"></div>
   <script src="{{ asset('swagger-ui-bundle.js') }}"></script>
   <script src="{{ asset('swagger-ui-standalone-preset.js') }}"></script>
-  <script>
-    window.onload = function () {
-      window.ui = SwaggerUIBundle({
-        url: {{ spec_url | tojson }},
-        dom_id: "#swagger-ui",
-        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-        plugins: [SwaggerUIBundle.plugins.DownloadUrl],
-        layout: "StandaloneLayout",
-        deepLinking: true,
-        displayRequestDuration: true,
-        persistAuthorization: true,
-        validatorUrl: null
-      });
-    };
-  </script>
+  <script>{{ script }}</script>
 </body>
 </html>
 """
 
 
+#: This server only, as the console's: no other origin, no inline script but Swagger UI's start-up (by hash), no
+#: framing (a page that calls the API must not be clickjacked). Swagger UI sets inline style attributes and
+#: draws its icons as data: images.
+POLICY = (
+    "default-src 'none'; script-src 'self' '{script}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+    " connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
 @bp.get("/docs")
 def docs() -> Response:
     """GET /__mock/docs: Swagger UI over the description; "Try it out" calls this server."""
+    script = Markup(render_template_string(SCRIPT, spec_url=url_for("openapi.spec_json")))
     html = render_template_string(
         PAGE,
         title=document()["info"]["title"],
-        spec_url=url_for("openapi.spec_json"),
+        script=script,
         asset=lambda name: url_for("openapi.docs_asset", asset=name),
     )
-    return Response(html, content_type="text/html; charset=utf-8")
+    digest = base64.b64encode(hashlib.sha256(str(script).encode()).digest()).decode()
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = POLICY.format(script=f"sha256-{digest}")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/postman.json")
+def postman_collection() -> Response:
+    """GET /__mock/postman.json: the Postman collection, its baseUrl set to this server's address."""
+    collection = json.loads(postman.shipped())
+    for variable in collection["variable"]:
+        if variable["key"] == "baseUrl":
+            variable["value"] = request.host_url.rstrip("/") + request.script_root
+    body = postman.render(collection)
+    response = Response(body, content_type=JSON_TYPE)
+    response.headers["Content-Disposition"] = 'inline; filename="tap4book-sandbox.postman_collection.json"'
+    response.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
 
 
 @bp.get("/docs/<asset>")

@@ -26,8 +26,8 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from flask import Response
 
+from mockserver.answer import Answer
 from mockserver.errors import InvalidParameter
 
 
@@ -91,15 +91,15 @@ def negotiate(format_param: str | None, accept: Any) -> str:
 
 def respond(
     envelope: Mapping[str, Any], fmt: str, status: int, item: str = "item", columns: tuple[str, ...] = ()
-) -> Response:
-    """The response for an envelope in a format.
+) -> Answer:
+    """The answer for an envelope in a format.
 
     ``item`` names the elements of a top-level data array in XML; ``columns`` is the CSV header to use
     when a list is empty, so that an export of zero rows still says what its columns are.
     """
     chosen = REGISTRY[fmt]
     body = chosen.render(envelope, item, columns)
-    return Response(body, status=status, headers=chosen.headers(envelope), content_type=chosen.content_type)
+    return Answer(status, body, [("Content-Type", chosen.content_type), *chosen.headers(envelope).items()])
 
 
 def content_type(fmt: str) -> str:

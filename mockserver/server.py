@@ -31,19 +31,28 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import signal
 import socket
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mockserver import requestlock
-from mockserver.control.views import DATASET_BODY_LIMIT  # PUT /__mock/dataset; other bodies: --max-body-bytes
+from mockserver.storagemode import StorageMode
+
+
+def storage(workers: int) -> StorageMode:
+    """How the stores of the app this module serves keep their connections: one request at a time per process;
+    with one worker, that process is the only writer of its databases (--data-dir is locked against others)."""
+    return replace(requestlock.SERIALIZED, sole_writer=workers == 1)
+
 
 READY_EVENT = "ready"
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send a request's headers (granian's default: 30 s)
@@ -122,11 +131,15 @@ def _wsgi_adapter(callback: Any, scope_opts: dict[str, Any], access_log_fmt: Any
             state[0] = int(status.split(" ", 1)[0])
             state[1] = headers
 
-        rv = callback(base | scope, start_response)
+        environ = base | scope
+        rv = callback(environ, start_response)
         if isinstance(rv, list):
             proto.response_bytes(state[0], state[1], b"".join(rv))
         else:
             proto.response_iter(state[0], state[1], ResponseIterWrap(rv))
+        # The answer is on its way; a body read still pending (a body that timed out) must end before we return:
+        # granian then takes the body's lock while holding the GIL, which would stop the whole process.
+        requestlock.finish_body_read(environ)
         return state[0]
 
     return runner
@@ -150,6 +163,14 @@ def _reuseport_listeners(sock: socket.socket, count: int) -> list[socket.socket]
     return listeners
 
 
+class _IntendedThreads(logging.Filter):
+    """Granian (with N workers) warns on every start that more threads than twice the cores "seems quite high".
+    Ours are meant: they sleep through delays and hold streams, while requestlock runs one request at a time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads, which seems quite high" not in record.getMessage()
+
+
 def _settings(threads: int) -> dict[str, Any]:
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
@@ -169,11 +190,17 @@ def _settings(threads: int) -> dict[str, Any]:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"plain": {"()": "logging.Formatter", "fmt": "granian %(levelname)s: %(message)s"}},
+            "filters": {"intended_threads": {"()": _IntendedThreads}},
             "handlers": {
                 "stderr": {"formatter": "plain", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
             },
             "loggers": {
-                "_granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+                "_granian": {
+                    "handlers": ["stderr"],
+                    "level": "WARNING",
+                    "propagate": False,
+                    "filters": ["intended_threads"],
+                },
                 "granian.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             },
         },
@@ -196,11 +223,14 @@ def serve(
 
     line = ready_line(sock, workers, threads)
     granian_mp._wsgi_call_wrap = _wsgi_adapter  # our environ (see the module docstring)
-    limit = app.config["MAX_CONTENT_LENGTH"]
+    pipeline = app.wsgi_app  # its body limits: PUT /__mock/dataset's, --max-body-bytes for the rest
+    config = pipeline.sandbox.config
     wsgi = requestlock.wrap(
         app,
-        lambda environ: DATASET_BODY_LIMIT if environ.get("PATH_INFO") == "/__mock/dataset" else limit,
+        lambda environ: pipeline.body_limit(environ.get("PATH_INFO") or ""),
         cpu_affinity,
+        threads=threads,
+        body_timeout=config.body_timeout,
     )
     # Objects built before the fork stay shared with the workers only if nothing writes to their pages;
     # the collector would (it tracks every object), so it leaves the pre-fork heap alone.

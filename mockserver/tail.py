@@ -18,6 +18,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from mockserver.printable import json_line, printable
+from mockserver.protocol import ADMIN_HEADER
+
 DEFAULT_URL = "http://127.0.0.1:8080"
 COLOURS = {"2": "\033[32m", "3": "\033[36m", "4": "\033[33m", "5": "\033[31m", "0": "\033[35m"}
 RESET = "\033[0m"
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     )
     headers = {"Accept": "text/event-stream"}
     if args.admin_token:
-        headers["X-Mock-Admin-Token"] = args.admin_token
+        headers[ADMIN_HEADER] = args.admin_token
     last_id: str | None = None
     try:
         while True:
@@ -89,12 +92,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             except TimeoutError:
                 return 0  # --exit-when-idle
             except urllib.error.HTTPError as error:
-                print(f"tap4book-mock tail: {args.url}: {_reason(error)}", file=sys.stderr)
+                print(printable(f"tap4book-mock tail: {args.url}: {_reason(error)}"), file=sys.stderr)
                 return 1
             except (urllib.error.URLError, ConnectionError, OSError) as error:
                 if last_id is None:
                     reason = getattr(error, "reason", error)
-                    print(f"tap4book-mock tail: cannot reach {args.url}: {reason}", file=sys.stderr)
+                    print(printable(f"tap4book-mock tail: cannot reach {args.url}: {reason}"), file=sys.stderr)
                     return 1
                 time.sleep(1)  # the stream broke after it worked: resume where it stopped
     except KeyboardInterrupt:
@@ -151,17 +154,22 @@ def _show(out: TextIO, kind: str, data: str, as_json: bool, colour: bool) -> Non
         missed = json.loads(data).get("dropped")
         print(f"... {missed} requests not shown (the reader fell behind)", file=out, flush=True)
         return
+    if kind == "unrecorded":
+        lost = json.loads(data).get("unrecorded")
+        print(f"... {lost} requests not recorded (the journal could not write)", file=out, flush=True)
+        return
     if kind != "entry":
         return
     entry = json.loads(data)
     if as_json:
-        print(json.dumps(entry, ensure_ascii=False), file=out, flush=True)
+        print(json_line(entry), file=out, flush=True)
         return
     print(line(entry, colour), file=out, flush=True)
 
 
 def line(entry: dict[str, Any], colour: bool = False) -> str:
-    """One readable line: time, tenant, method, path (and query), status, error_code, rule, duration, hint."""
+    """One readable line: time, tenant, method, path (and query), status, error_code, rule, duration, hint; the
+    client's text with its control characters escaped (a path must not start a line or drive the terminal)."""
     when = time.strftime("%H:%M:%S", time.localtime(entry["at"])) + f".{int(entry['at'] % 1 * 1000):03d}"
     query = urllib.parse.urlencode(entry.get("query") or {})
     target = entry["path"] + (f"?{query}" if query else "")
@@ -170,8 +178,9 @@ def line(entry: dict[str, Any], colour: bool = False) -> str:
     if entry.get("rule_id") is not None:
         parts.append(f"rule={entry['rule_id']}")
     parts.append(f"{entry['duration_ms']:.1f}ms")
-    text = " ".join(parts)
+    text = printable(" ".join(str(part) for part in parts))
     hint = entry.get("hint") if (entry["status"] or 0) >= 400 or not entry["status"] else None
+    hint = printable(hint) if hint else None
     if colour:
         shade = COLOURS.get(str(entry["status"])[:1], "")
         text = f"{shade}{text}{RESET}" + (f" {DIM}{hint}{RESET}" if hint else "")

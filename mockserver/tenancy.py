@@ -17,10 +17,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from mockserver.errors import ApiError, InvalidParameter
+from mockserver.protocol import TENANT_HEADER
 
 DEBUG_SPACE = "debug"
 DEFAULT_NAME = "default"
-TENANT_HEADER = "X-Mock-Tenant"
 #: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; matched whole (no trailing newline).
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -38,9 +38,13 @@ def valid_name(name: str) -> bool:
     return TENANT_NAME.fullmatch(name) is not None
 
 
+def bad_name(name: str, source: str = TENANT_HEADER) -> InvalidParameter:
+    return InvalidParameter(f"{source} must be {NAME_RULE}, got {name!r}", details={"field": source})
+
+
 def check_name(name: str, source: str = TENANT_HEADER) -> str:
     if not valid_name(name):
-        raise InvalidParameter(f"{source} must be {NAME_RULE}, got {name!r}", details={"field": source})
+        raise bad_name(name, source)
     return name
 
 

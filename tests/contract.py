@@ -132,14 +132,18 @@ GLOBAL_QUERY = frozenset({"format", "debug", "access_token", "__scenario"})
 
 def declared_query(template: str, method: str) -> set[str]:
     """The query parameters an operation declares, its path's included ($ref resolved)."""
+    return {parameter["name"] for parameter in _query_parameters(template, method)}
+
+
+def _query_parameters(template: str, method: str) -> list[dict[str, Any]]:
     item = spec()["paths"][template]
-    names = set()
+    found = []
     for parameter in [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]:
         if "$ref" in parameter:
             parameter = lookup(parameter["$ref"].lstrip("#"))
         if parameter.get("in") == "query":
-            names.add(parameter["name"])
-    return names
+            found.append(parameter)
+    return found
 
 
 def validate_response(
@@ -183,7 +187,13 @@ def validate_response(
     else:
         op_pointer = f"/paths/{_escape(template)}/{method.lower()}"
         if status < 400:
-            undeclared = sorted(set(query) - declared_query(template, method) - GLOBAL_QUERY)
+            # Families of open-ended names (the journal's body.<path> and header.<name>) are declared by prefix.
+            prefixes = tuple(operation.get("x-query-prefixes", ()))
+            undeclared = sorted(
+                name
+                for name in set(query) - declared_query(template, method) - GLOBAL_QUERY
+                if not name.startswith(prefixes)
+            )
             assert not undeclared, (
                 f"{request}: query parameter {undeclared[0]!r} is not declared for {method.upper()} {template}:"
                 " a filter the server reads must be in the description"
@@ -209,6 +219,7 @@ def validate_response(
     )
     if media == "application/json":
         _check_json(request, body, f"{response_pointer}/content/{_escape(media)}/schema", status)
+        _check_own_codes(request, body, response.get("x-error-codes"))
     elif media == "application/xml":
         _check_xml(request, body, status)
     elif media == "text/csv":
@@ -227,14 +238,26 @@ def _check_json(request: str, body: bytes, schema_pointer: str, status: int) -> 
             f"{request}: the JSON body does not match #{schema_pointer} ({len(errors)} errors):\n{shown}\n"
             f"body: {body[:600].decode('utf-8', 'replace')}"
         )
-    if isinstance(document, dict) and "openapi" in document:
-        return  # the description itself (GET /__mock/openapi.json), not an envelope
+    if isinstance(document, dict) and (
+        "openapi" in document
+        or str(document.get("info", {}).get("schema")).startswith("https://schema.getpostman.com/")
+    ):
+        return  # the description itself (GET /__mock/openapi.json) or the Postman collection, not an envelope
     assert isinstance(document, dict) and document.get("format") == "json", (
         f"{request}: a JSON body must say format json, got {document.get('format')!r}"
     )
     assert document.get("http_code") == status, (
         f"{request}: http_code {document.get('http_code')!r} differs from the HTTP status {status}"
     )
+
+
+def _check_own_codes(request: str, body: bytes, own: list[str] | None) -> None:
+    """An unforced error must be one its response names in ``x-error-codes`` (the schema takes any code of the
+    status, since a scenario can force any of them)."""
+    if own is None:
+        return
+    code = json.loads(body).get("error_code")
+    assert code in own, f"{request}: error_code {code!r} is not one this response gives unforced ({', '.join(own)})"
 
 
 def _describe(error: ValidationError) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 
-from conftest import Api
+import pytest
+from conftest import DEFAULT_TOKEN, Api
+from server import running
 from test_control import booking, future_free_slot
 
 
@@ -53,3 +58,40 @@ def test_debug_answers_are_measured_each_time(debug_api):
     first = debug_api.get("/api/calendars").get_json()["debug"]
     second = debug_api.get("/api/calendars").get_json()["debug"]
     assert first["query_count"] > 0 and second["query_count"] > 0
+
+
+@pytest.mark.slow
+def test_the_served_single_worker_sees_its_own_writes_rules_and_clock():
+    """One worker is the only writer of its databases, so its caches are keyed by its own commits alone
+    (StorageMode.sole_writer): a booking, a rule and a clock move must each still show on the next GET."""
+    with running() as (_, url):
+
+        def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+            request = urllib.request.Request(
+                url + path,
+                data=None if body is None else json.dumps(body).encode(),
+                method=method,
+                headers={"Access-Token": DEFAULT_TOKEN, "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as refused:
+                return refused.code, json.loads(refused.read())
+
+        _, slots = call("GET", "/api/slots?calendar_id=1&date_from=2025-06-20&per_page=100")
+        slot, other = [s for s in slots["data"] if s["is_available"]][:2]
+        calendar = "/api/calendars/1"
+        total = call("GET", calendar)[1]["data"]["total_appointments"]
+        assert call("GET", calendar)[1]["data"]["total_appointments"] == total  # cached
+        assert call("POST", "/api/appointment", booking(slot))[0] == 200
+        assert call("GET", calendar)[1]["data"]["total_appointments"] == total + 1
+        path = f"/api/slots/{other['slot_id']}"
+        assert call("GET", path)[1]["data"]["is_available"] is True
+        assert call("POST", "/__mock/rules", {"path": path, "error_code": "SLOT_NOT_FOUND"})[0] in (200, 201)
+        status, body = call("GET", path)
+        assert (status, body["error_code"]) == (404, "SLOT_NOT_FOUND")
+        assert call("DELETE", "/__mock/rules")[0] == 200
+        assert call("GET", path)[1]["data"]["is_available"] is True
+        assert call("POST", "/__mock/clock/freeze", {"at": "2025-07-30T09:00:00+02:00"})[0] == 200
+        assert call("GET", path)[1]["data"]["is_available"] is False  # in the past now

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from conftest import DEFAULT_TOKEN
@@ -118,6 +119,9 @@ def test_a_port_in_use_fails_fast_with_a_clear_message():
         result = subprocess.run([*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: port already in use" in result.stderr
+    # ...and says how to choose another
+    assert "--port N (or T4B_PORT=N)" in result.stderr and "--port 0 for a free one" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -176,3 +180,52 @@ def test_the_journal_sees_the_requests_of_every_worker():
         entries = client.journal(limit=1000)
         assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
         assert client.clear_journal() == 40 and client.journal_count() == 0
+
+
+def test_help_shows_the_defaults_the_server_really_uses(capsys, monkeypatch):
+    from mockserver.store.templates import default_cache_dir
+    from mockserver.version import fixtures_path
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "[env T4B_ACCOUNTS_FILE; default: fixtures/accounts.json" in text
+    assert fixtures_path("accounts.json").as_posix().endswith("fixtures/accounts.json")  # what load() reads
+    assert "[env T4B_CACHE_DIR; default: ~/.cache/tap4book-mock" in text
+    assert default_cache_dir() == Path.home() / ".cache" / "tap4book-mock"
+    assert "[env T4B_DATA_DIR; default: a new temporary directory]" in text
+    assert "default: none" not in text.split("--accounts FILE")[1].split("--journal-size")[0]
+
+
+def test_health_without_a_sandbox_to_ask_says_how_to_name_one(capsys, tmp_path):
+    assert main(["health"]) == 1
+    said = capsys.readouterr().err
+    assert "None" not in said and "give --url URL, or --ready-file FILE (or T4B_READY_FILE)" in said
+    assert main(["health", "--ready-file", str(tmp_path / "missing.json")]) == 1
+    assert "cannot read the ready file" in capsys.readouterr().err
+    (tmp_path / "empty.json").write_text("{}")
+    assert main(["health", "--ready-file", str(tmp_path / "empty.json")]) == 1
+    assert "holds no ready line with a url" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_workers_start_without_a_granian_warning():
+    process = subprocess.Popen(
+        [*COMMAND, "--port", "0", "--workers", "2", "--log-format", "off", "--cache-dir", "off"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = json.loads(process.stdout.readline())["url"]
+        assert _get(url, "/__mock/ready")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert process.stderr.read() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()

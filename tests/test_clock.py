@@ -88,3 +88,44 @@ def test_config_layers_defaults_environment_and_overrides():
 def test_config_errors_name_the_setting(overrides, needle):
     with pytest.raises(ConfigError, match=needle):
         Config.load(overrides, environ={})
+
+
+@pytest.mark.parametrize(
+    ("typed", "paris"),
+    [
+        ("2025-06-07T15:30:00", "2025-06-07T15:30:00+02:00"),  # wall time in Paris, not UTC (was 17:30)
+        ("2025-06-07T15:30", "2025-06-07T15:30:00+02:00"),
+        ("2025-01-15T09:00:00", "2025-01-15T09:00:00+01:00"),
+        ("2025-06-07", "2025-06-07T00:00:00+02:00"),  # a bare date is its midnight in Paris (was 02:00)
+        ("2025-12-24", "2025-12-24T00:00:00+01:00"),
+        ("2025-03-30T02:30:00", "2025-03-30T03:30:00+02:00"),  # does not exist: forward by the gap
+        ("2025-10-26T02:30:00", "2025-10-26T02:30:00+01:00"),  # happens twice: the second (later) one
+        ("2025-10-26T01:59:59", "2025-10-26T01:59:59+02:00"),  # just before the overlap: unambiguous
+        ("2025-06-07T15:30:00Z", "2025-06-07T17:30:00+02:00"),  # an offset is kept as given
+        ("2025-06-07T15:30:00-04:00", "2025-06-07T21:30:00+02:00"),
+    ],
+)
+def test_times_without_an_offset_are_paris_wall_time(typed, paris):
+    assert iso(parse_instant(typed)) == paris
+
+
+def test_the_same_rule_for_now_its_variable_and_the_control_api(client):
+    assert iso(Config.load({"now": "2025-06-07T15:30:00"}, environ={}).now) == "2025-06-07T15:30:00+02:00"
+    assert iso(Config.load(environ={"T4B_NOW": "2025-06-07"}).now) == "2025-06-07T00:00:00+02:00"
+    for typed, shown in [
+        ("2025-06-07T15:30:00", "2025-06-07T15:30:00+02:00"),
+        ("2025-06-07", "2025-06-07T00:00:00+02:00"),
+        ("2025-10-26T02:30", "2025-10-26T02:30:00+01:00"),
+    ]:
+        reply = client.post("/__mock/clock/freeze", json={"at": typed})
+        assert reply.status_code == 200 and reply.get_json()["data"]["now"] == shown
+
+
+@pytest.mark.slow
+def test_serve_now_without_an_offset_is_paris_time():
+    from server import running
+
+    from mockserver.client import SandboxClient
+
+    with running("--now", "2025-06-07T15:30:00") as (_, url):
+        assert SandboxClient(url).clock()["now"] == "2025-06-07T15:30:00+02:00"

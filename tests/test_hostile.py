@@ -168,29 +168,6 @@ def test_a_reset_keeps_the_clock_unless_asked(client):
 # -- 4: tenants are bounded ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "max_tenants": 4}])
-def test_tenants_stop_at_the_limit_and_a_deleted_one_makes_room(client):
-    debug = {"X-Debug": "true"}
-    assert client.get("/api/calendars", headers={**debug, "X-Mock-Tenant": "a"}).status_code == 200
-    assert client.get("/api/calendars", headers={**debug, "X-Mock-Tenant": "b"}).status_code == 200
-    refused = client.get("/api/calendars", headers={**debug, "X-Mock-Tenant": "c"})
-    body = assert_error(refused, "INVALID_PARAMETER", 400)
-    assert "--max-tenants" in body["message"]
-    assert len(client.get("/__mock/tenants").get_json()["data"]) == 4
-    assert client.delete("/__mock/tenants/debug/a").status_code == 200
-    assert client.get("/api/calendars", headers={**debug, "X-Mock-Tenant": "c"}).status_code == 200
-    assert_error(client.delete("/__mock/tenants/debug/default"), "INVALID_PARAMETER", 400)
-
-
-@pytest.mark.parametrize("settings", [{"now": NOW, "log_format": "off", "max_tenants": 3, "tenant_idle_seconds": 0}])
-def test_an_idle_tenant_makes_room_for_a_new_one(client):
-    debug = {"X-Debug": "true"}
-    client.post("/api/appointment", headers={**debug, "X-Mock-Tenant": "old"}, json={})
-    assert client.get("/api/calendars", headers={**debug, "X-Mock-Tenant": "new"}).status_code == 200
-    names = [row["tenant"] for row in client.get("/__mock/tenants").get_json()["data"]]
-    assert "debug/new" in names and "debug/old" not in names and "sandbox/default" in names
-
-
 def test_a_deleted_tenant_comes_back_fresh_when_named_again(client):
     debug = Api(client, token=None, debug=True, tenant="again")
     debug.post("/api/appointment", booking(future_free_slot(debug)))

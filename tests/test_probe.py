@@ -29,11 +29,12 @@ from server import running
 
 from mockserver.cli import main
 from mockserver.probe import sections
+from mockserver.probe.calls import Call, Observation
 from mockserver.probe.compare import compare
 from mockserver.probe.fetch import Answer, Fetcher, Limits, ProbeError, api_root
 from mockserver.probe.report import Redactor, group
-from mockserver.probe.script import Call, Observation, Side
 from mockserver.probe.shapes import csv_shape, xml_shape
+from mockserver.probe.side import Side
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["--rate", "1000", "--timeout", "10"]

@@ -232,3 +232,57 @@ def test_odd_requests_get_the_envelope_or_the_servers_empty_refusal(request_byte
 def _server():
     with running() as (_, url):
         yield url
+
+
+def _incomplete_body(url: str, announced: int = 100) -> socket.socket:
+    """A connection that sends a POST head and the first byte of its body, and then nothing."""
+    sock = socket.create_connection(_addr(url), timeout=10)
+    sock.sendall(
+        (
+            f"POST /api/appointment HTTP/1.1\r\nHost: x\r\nAccess-Token: {DEFAULT_TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {announced}\r\n\r\n{{"
+        ).encode()
+    )
+    return sock
+
+
+def test_a_body_that_stalls_is_answered_after_the_body_timeout():
+    with running("--body-timeout", "2") as (_, url):
+        stalled = _incomplete_body(url)
+        started = time.monotonic()
+        head, _, body = stalled.recv(65536).partition(b"\r\n\r\n")
+        waited = time.monotonic() - started
+        assert head.startswith(b"HTTP/1.1 400 "), head
+        answer = json.loads(body)
+        assert answer["error_code"] == "INVALID_JSON"
+        assert answer["message"] == "The request body did not arrive within 2 seconds"
+        assert 1.5 < waited < 5
+        # The read outlives its answer until the client leaves; the server serves meanwhile, and afterwards.
+        conn = _conn(url, 5)
+        assert _get(conn, "/api/calendars")[0] == 200
+        stalled.close()
+        conn.request("GET", "/__mock/journal?path=/api/appointment&limit=1")
+        entry = json.loads(conn.getresponse().read())["data"][0]
+        assert (entry["status"], entry["error_code"]) == (400, "INVALID_JSON")
+        assert "--body-timeout" in entry["hint"]
+        assert _get(conn, "/api/calendars")[0] == 200
+
+
+def test_seventy_stalled_bodies_do_not_freeze_the_server():
+    """64 request threads (--threads); 70 connections each stall in the middle of a body: the bodies hold at
+    most half the threads, another client is served, a body sent whole is answered (read, or refused while
+    the readers are all stalled), and once the stallers leave, bodies are read again."""
+    with running("--body-timeout", "30") as (_, url):
+        stalled = [_incomplete_body(url) for _ in range(70)]
+        time.sleep(1.0)  # every reader is stalled by now
+        conn = _conn(url, 5)
+        times = sorted(_get(conn, "/api/calendars")[2] for _ in range(50))
+        assert times[-1] < 1000, times[-5:]
+        conn.request("POST", "/api/appointment", body=b"{}", headers={"Access-Token": DEFAULT_TOKEN})
+        refused = json.loads(conn.getresponse().read())
+        assert refused["error_code"] == "INVALID_JSON" and "stalled already" in refused["message"]
+        for sock in stalled:
+            sock.close()
+        time.sleep(0.5)
+        conn.request("POST", "/api/appointment", body=b"{}", headers={"Access-Token": DEFAULT_TOKEN})
+        assert json.loads(conn.getresponse().read())["error_code"] == "MISSING_REQUIRED_FIELD"  # read again

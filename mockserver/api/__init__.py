@@ -1,14 +1,14 @@
-"""The TAP4BOOK API under /api/: one blueprint per resource, registered by ``register``."""
+"""The TAP4BOOK API under /api/: one module per resource, each declaring its routes beside its views."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
 from mockserver.api import appointments, booking, calendars, clients, info, slots, statistics
+from mockserver.api.routes import Route, route_map
 
+ROUTES: list[Route] = [
+    route
+    for module in (info, calendars, slots, appointments, booking, clients, statistics)
+    for route in module.route.routes
+]
 
-def register(app: Flask) -> None:
-    api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (info, calendars, slots, appointments, booking, clients, statistics):
-        api.register_blueprint(module.bp)
-    app.register_blueprint(api)
+__all__ = ["ROUTES", "Route", "route_map"]

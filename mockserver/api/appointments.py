@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
-
+from mockserver.answer import Answer
 from mockserver.api import params
-from mockserver.api.cache import cached
+from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
 from mockserver.store import queries
 
-bp = Blueprint("appointments", __name__)
+route = Routes()
 
 
 def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
-    args = request.args
+    args = current_call().args
     date_from = params.day(args, "date_from")
     date_to = params.day(args, "date_to")
     params.date_range(date_from, date_to, ("date_from", "date_to"))
@@ -31,30 +30,31 @@ def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
     )
 
 
-def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Response:
+def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Answer:
     """A page of appointments, of one calendar when ``calendar_id`` is given (which must exist)."""
     where = _filter(calendar_id)
-    page, per_page = params.paging(request.args)
-    rows, total = queries.list_appointments(current_call().db(), where, page, per_page)
+    page, per_page = params.paging(current_call().args)
+    call = current_call()
+    rows, total = queries.list_appointments(call.db(), where, page, per_page)
+    if not total and (where.date_from or where.date_to):
+        call.empty_range_hint(where.date_from, where.date_to, ("date_from", "date_to"))
     return ok(
         rows, message, item="appointment", columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta=meta
     )
 
 
-@bp.get("/appointments")
-@cached
-def list_appointments() -> Response:
+@route.get("/appointments")
+def list_appointments() -> Answer:
     """GET /api/appointments: appointments with filters and pagination, in chronological order."""
-    calendar_id = params.integer(request.args, "calendar_id", minimum=1)
+    calendar_id = params.integer(current_call().args, "calendar_id", minimum=1)
     return _listing(calendar_id, "Appointments retrieved successfully")
 
 
-@bp.get("/appointments/<number>")
-@cached
-def appointment_or_calendar(number: str) -> Response:
+@route.get("/appointments/<number>")
+def appointment_or_calendar(number: str) -> Answer:
     """GET /api/appointments/{id} (detail) or /api/appointments/{calendarId} (calendar's appointments)."""
     value = params.identifier("id", number)
-    if params.scope(request.args, value) == "detail":
+    if params.scope(current_call().args, value) == "detail":
         record = queries.get_appointment(current_call().db(), value)
         return ok(record, "Appointment retrieved successfully", item="appointment")
     return _listing(value, "Calendar appointments retrieved successfully", meta={"calendar_id": value})

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import request
-
 from mockserver import jsonbody
+from mockserver.args import SQLITE_MAX
+from mockserver.call import current_call
 from mockserver.errors import InvalidJson, InvalidParameter, MissingRequiredField
 from mockserver.statuses import STATUSES
 from mockserver.store.writes import NewAppointment
@@ -20,7 +20,7 @@ from mockserver.store.writes import NewAppointment
 REQUIRED = ("calendar_id", "slot_id", "client_firstname", "client_lastname", "client_email", "client_phone")
 INTEGER_FIELDS = ("calendar_id", "slot_id")
 TEXT_LIMIT = 200
-MAX_ID = 2**63 - 1  # SQLite's largest integer: no larger id can exist
+MAX_ID = SQLITE_MAX  # no larger id can exist
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ().\-]{6,25}$")
 
@@ -28,7 +28,7 @@ _PHONE = re.compile(r"^\+?[0-9 ().\-]{6,25}$")
 def json_object() -> dict[str, Any]:
     """The body as a JSON object. Any Content-Type is read: the documentation asks for a JSON body, not a
     header, and curl's ``-d`` sends form-encoded by default (docs/interpretation.md#booking)."""
-    value = jsonbody.parse(request.get_data(cache=True))
+    value = jsonbody.parse(current_call().incoming.body())
     if not isinstance(value, dict):
         raise InvalidJson(
             f"The request body must be a JSON object, got {jsonbody.describe(value)}",

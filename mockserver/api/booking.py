@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
-
+from mockserver.answer import Answer
 from mockserver.api import body, params
+from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
 from mockserver.store import writes
 
-bp = Blueprint("booking", __name__)
+route = Routes()
 
 
-@bp.post("/appointment")
-def create_appointment() -> Response:
+@route.post("/appointment")
+def create_appointment() -> Answer:
     """POST /api/appointment: book a place in a slot for a client (matched by e-mail, or created)."""
     new = body.new_appointment()
     call = current_call()
@@ -21,8 +21,8 @@ def create_appointment() -> Response:
     return ok({"appointment": record}, "Appointment created successfully", item="appointment")
 
 
-@bp.put("/appointment/<appointment_id>")
-def update_appointment(appointment_id: str) -> Response:
+@route.put("/appointment/<appointment_id>")
+def update_appointment(appointment_id: str) -> Answer:
     """PUT /api/appointment/{id}: change the status and/or move to another slot of the same calendar."""
     value = params.identifier("id", appointment_id)
     status, slot_id = body.appointment_change()

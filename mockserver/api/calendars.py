@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
-
+from mockserver.answer import Answer
 from mockserver.api import params
-from mockserver.api.cache import cached
+from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
 from mockserver.store import queries
 
-bp = Blueprint("calendars", __name__)
+route = Routes()
 
 
-@bp.get("/calendars")
-@cached
-def list_calendars() -> Response:
+@route.get("/calendars")
+def list_calendars() -> Answer:
     """GET /api/calendars: every calendar with its totals."""
-    page, per_page = params.paging(request.args)
+    page, per_page = params.paging(current_call().args)
     rows, total = queries.list_calendars(current_call().db(), page, per_page)
     return ok(
         rows,
@@ -27,9 +25,8 @@ def list_calendars() -> Response:
     )
 
 
-@bp.get("/calendars/<calendar_id>")
-@cached
-def get_calendar(calendar_id: str) -> Response:
+@route.get("/calendars/<calendar_id>")
+def get_calendar(calendar_id: str) -> Answer:
     """GET /api/calendars/{id}: one calendar."""
     record = queries.get_calendar(current_call().db(), params.identifier("id", calendar_id))
     return ok(record, "Calendar retrieved successfully", item="calendar")

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
-
+from mockserver.answer import Answer
 from mockserver.api import params
-from mockserver.api.cache import cached
+from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
 from mockserver.store import queries
 
-bp = Blueprint("clients", __name__)
+route = Routes()
 
 
 def _filter() -> queries.ClientFilter:
-    args = request.args
+    args = current_call().args
     created_from = params.day(args, "created_from")
     created_to = params.day(args, "created_to")
     params.date_range(created_from, created_to, ("created_from", "created_to"))
@@ -31,26 +30,24 @@ def _filter() -> queries.ClientFilter:
     )
 
 
-def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Response:
+def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None = None) -> Answer:
     """A page of clients: all of them, or those with appointments in one calendar (counted there)."""
     where = _filter()
-    page, per_page = params.paging(request.args)
+    page, per_page = params.paging(current_call().args)
     rows, total = queries.list_clients(current_call().db(), where, page, per_page, calendar_id=calendar_id)
     return ok(rows, message, item="client", columns=queries.CLIENT_FIELDS, page=(total, page, per_page), meta=meta)
 
 
-@bp.get("/clients")
-@cached
-def list_clients() -> Response:
+@route.get("/clients")
+def list_clients() -> Answer:
     """GET /api/clients: clients with search (name, first name, e-mail; case- and accent-insensitive)."""
     return _listing(None, "Clients retrieved successfully")
 
 
-@bp.get("/clients/<number>")
-@cached
-def client_or_calendar(number: str) -> Response:
+@route.get("/clients/<number>")
+def client_or_calendar(number: str) -> Answer:
     """GET /api/clients/{id} (detail) or /api/clients/{calendarId} (clients with appointments there)."""
     value = params.identifier("id", number)
-    if params.scope(request.args, value) == "detail":
+    if params.scope(current_call().args, value) == "detail":
         return ok(queries.get_client(current_call().db(), value), "Client retrieved successfully", item="client")
     return _listing(value, "Calendar clients retrieved successfully", meta={"calendar_id": value})

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, Response
-
 from mockserver import envelope
-from mockserver.call import current_call, ok, public
+from mockserver.answer import Answer
+from mockserver.api.routes import Routes
+from mockserver.call import current_call, ok
 from mockserver.render import FORMATS
 from mockserver.version import API_VERSION
 
-bp = Blueprint("info", __name__)
+route = Routes()
 
 ENDPOINTS = {
     "calendars": "/api/calendars",
@@ -22,9 +22,8 @@ ENDPOINTS = {
 }
 
 
-@bp.get("/")
-@public
-def api_info() -> Response:
+@route.get("/", public=True, cached=False)
+def api_info() -> Answer:
     """GET /api/: general information and the list of endpoints."""
     data = {
         "name": "TAP4BOOK API",
@@ -37,9 +36,8 @@ def api_info() -> Response:
     return ok(data, "API information retrieved successfully")
 
 
-@bp.get("/health")
-@public
-def health() -> Response:
+@route.get("/health", public=True, cached=False)
+def health() -> Answer:
     """GET /api/health: API status and database connection."""
     call = current_call()
     try:

@@ -6,20 +6,17 @@ message naming the parameter and what it accepts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from mockserver.errors import DateRangeTooLarge, InvalidDateFormat, InvalidParameter
+from mockserver import args as parse
+from mockserver.errors import DateRangeTooLarge, InvalidParameter
 from mockserver.statuses import STATUSES
 
 MAX_RANGE_DAYS = 365
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
-# ASCII digits only: "１" (a full-width one) is not an id, though Python's int() would read it.
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 PERIODS = ("today", "last7days", "last15days", "last30days", "specific_day", "custom")
 PERIOD_DAYS = {"today": 1, "last7days": 7, "last15days": 15, "last30days": 30}
@@ -40,16 +37,7 @@ def integer(
 
 
 def parse_int(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    text = raw.strip()
-    if not _INTEGER.fullmatch(text):
-        if text.lstrip("+-").isascii() and text.lstrip("+-").isdigit():
-            raise InvalidParameter(f"{name} is too large (at most 18 digits), got {raw!r}", details={"parameter": name})
-        raise InvalidParameter(f"{name} must be an integer, got {raw!r}", details={"parameter": name})
-    value = int(text)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise InvalidParameter(f"{name} must be {bounds}, got {value}", details={"parameter": name})
-    return value
+    return parse.integer(name, raw, minimum=minimum, maximum=maximum)
 
 
 def identifier(name: str, raw: str) -> int:
@@ -74,32 +62,7 @@ def day(args: Mapping[str, str], name: str, *, required: bool = False, why: str 
 
 
 def parse_day(name: str, raw: str) -> date:
-    text = raw.strip()
-    try:
-        if not _DATE.fullmatch(text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidDateFormat(
-            f"{name} must be a date in YYYY-MM-DD format, got {raw!r}",
-            details={"parameter": name},
-            hint=_date_hint(name, text),
-        ) from None
-
-
-def _date_hint(name: str, text: str) -> str:
-    """What is wrong with a date, in the words an integrator would use."""
-    for pattern, order in (("%d/%m/%Y", "DD/MM/YYYY"), ("%d-%m-%Y", "DD-MM-YYYY"), ("%Y/%m/%d", "YYYY/MM/DD")):
-        try:
-            fixed = datetime.strptime(text, pattern).date().isoformat()
-        except ValueError:
-            continue
-        return f"{name} looks like {order}; the API takes YYYY-MM-DD: {name}={fixed}."
-    if _DATE.fullmatch(text):
-        return f"{text} has the right shape but is no calendar date (month 01-12, a day that exists in that month)."
-    if "T" in text:
-        return f"{name} is a day, not an instant: {name}={text.split('T')[0]}."
-    return f"{name} takes a day written YYYY-MM-DD, such as 2025-06-15."
+    return parse.day(name, raw)
 
 
 def date_range(start: date | None, end: date | None, names: tuple[str, str]) -> None:

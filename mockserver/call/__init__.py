@@ -3,7 +3,9 @@ its answers are built. It sits above the sandbox runtime and below the API and c
 
 from __future__ import annotations
 
+from mockserver.call import context
 from mockserver.call.answers import fail, ok
-from mockserver.call.context import Call, begin, current_call, public
+from mockserver.call.context import Call, current_call
+from mockserver.call.incoming import Incoming
 
-__all__ = ["Call", "begin", "current_call", "fail", "ok", "public"]
+__all__ = ["Call", "Incoming", "context", "current_call", "fail", "ok"]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Response, g, request
-
 from mockserver import debuginfo, envelope, render
-from mockserver.call.context import Call, current_call
+from mockserver.answer import Answer
+from mockserver.call.context import Call, current_call, current_or_none
 from mockserver.clock import iso
 from mockserver.errors import ApiError
 
 
 def _debug(call: Call) -> dict[str, Any]:
-    return debuginfo.block(request.method, request.path, call.started, call.queries, call.hint)
+    return debuginfo.block(call.method, call.path, call.started, call.queries, call.hint)
 
 
 def ok(
@@ -25,7 +24,7 @@ def ok(
     columns: tuple[str, ...] = (),
     page: tuple[int, int, int] | None = None,
     meta: dict[str, Any] | None = None,
-) -> Response:
+) -> Answer:
     """The success envelope in the call's format; ``page`` is (total, page, per_page) for lists."""
     call = current_call()
     body = envelope.success(
@@ -43,13 +42,13 @@ def ok(
     return render.respond(body, call.fmt, 200, item=item, columns=columns)
 
 
-def fail(err: ApiError, data: Any = None) -> Response:
+def fail(err: ApiError, data: Any = None) -> Answer:
     """The error envelope in the call's format (JSON when the format itself was the problem).
 
-    The error's hint goes to the journal always, and into the ``debug`` block in debug mode or with
-    ``X-Mock-Explain: true``; never into the documented envelope.
+    The error's hint goes to the journal and the ``X-Mock-Hint`` header always, and into the ``debug`` block in
+    debug mode or with ``X-Mock-Explain: true``; never into the documented envelope.
     """
-    call: Call | None = g.get("call")
+    call = current_or_none()
     fmt = call.fmt if call else "json"
     timestamp = call.timestamp() if call else iso(time.time())
     body = envelope.error(err, timestamp=timestamp, fmt=fmt, data=data)
@@ -62,4 +61,6 @@ def fail(err: ApiError, data: Any = None) -> Response:
                 block = {"hint": block.get("hint")} if "hint" in block else {}
             if block:
                 body["debug"] = block
-    return render.respond(body, fmt, err.status)
+    answer = render.respond(body, fmt, err.status)
+    answer.headers += err.headers.items()
+    return answer

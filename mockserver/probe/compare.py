@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.probe import consistency, sections
+from mockserver.probe.calls import Call, Observation
 from mockserver.probe.fetch import Answer
-from mockserver.probe.script import Call, Observation, Side
 from mockserver.probe.shapes import (
     CsvShape,
     Node,
@@ -26,6 +26,7 @@ from mockserver.probe.shapes import (
     parse_json,
     xml_shape,
 )
+from mockserver.probe.side import Side
 
 ENVELOPE = "(envelope)"
 #: Envelope values every answer must share, whatever the data.

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.protocol import API_PREFIX
+
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 
@@ -69,8 +71,8 @@ def api_root(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProbeError(f"not an http(s) URL: {shown_url(url)!r}")
     path = parts.path.rstrip("/")
-    if not path.endswith("/api"):
-        path += "/api"
+    if not path.endswith(API_PREFIX):
+        path += API_PREFIX
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if parts.port:
         netloc += f":{parts.port}"

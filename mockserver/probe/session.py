@@ -23,11 +23,14 @@ from importlib import metadata
 
 from mockserver.auth import make_token
 from mockserver.probe import consistency, sections, spawn
+from mockserver.probe.calls import Call, Observation
 from mockserver.probe.compare import Difference, compare
 from mockserver.probe.fetch import Answer, Fetcher, Limits, ProbeError, api_root, is_loopback, shown_url
 from mockserver.probe.report import Result, SideInfo, group
-from mockserver.probe.script import PROBE_CLIENT, READS, TOKEN_HEADER, WRITES, Call, Observation, Side
+from mockserver.probe.script import PROBE_CLIENT, READS, WRITES
 from mockserver.probe.shapes import error_code, format_of, parse_json
+from mockserver.probe.side import Side
+from mockserver.protocol import TOKEN_HEADER
 
 #: The default account of every sandbox (README, "Access tokens"); public, it is the sandbox's.
 SANDBOX_ACCOUNT = ("sandbox", "sandbox-secret-key-change-me")

@@ -8,21 +8,30 @@ tiny query.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sqlite3
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver import requestlock
 from mockserver.clock import ClockState
 from mockserver.errors import InvalidParameter
+from mockserver.protocol import TENANT_HEADER
+from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store.sqlite import Connection, connect, transaction
 
 GLOBAL = "*"
+#: Rules held at once (docs/limits.md): a tenant's own, and the server-wide ones every request is matched against.
+MAX_RULES_PER_TENANT = 500
+MAX_SERVER_WIDE_RULES = 200
+#: Tenants whose rules each thread keeps loaded (Snapshot.rules_for) while the rule set does not change.
+RULE_SETS_KEPT = 64
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +44,7 @@ CREATE TABLE IF NOT EXISTS rules (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT, spec TEXT NOT NULL, times INTEGER,
     hits INTEGER NOT NULL DEFAULT 0, evaluations INTEGER NOT NULL DEFAULT 0, preset TEXT,
     created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rules_by_tenant ON rules (tenant, id);
 """
 #: Columns added since the first release, for a --data-dir made by an older sandbox.
 _ADDED_COLUMNS = {
@@ -54,12 +64,48 @@ class TenantRecord:
 class Snapshot:
     seed: int
     clocks: dict[str, ClockState]
-    rules: list[dict[str, Any]] = field(default_factory=list)
     tenants: dict[str, TenantRecord] = field(default_factory=dict)
+    #: Loads the rules one tenant's requests are matched against (ControlState._rules_for), cached per thread.
+    rules_of: Callable[[str | None], list[dict[str, Any]]] = field(default=lambda _tenant: [], repr=False)
+    #: Loads every rule: what ``rules`` gives (the pipeline's matching before ``rules_for``).
+    every_rule: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False)
 
     def clock(self, scope: str) -> ClockState:
         """A tenant's own clock, or the server's (``GLOBAL``) when it has none."""
         return self.clocks.get(scope) or self.clocks[GLOBAL]
+
+    def rules_for(self, tenant: str | None) -> list[dict[str, Any]]:
+        """The rules a request of ``tenant`` is matched against: the server-wide ones and the tenant's own, in id
+        order. Their ``hits`` and ``evaluations`` are as of loading: ``ControlState.fire`` keeps the real count.
+        Loading and matching cost nothing for other tenants' rules."""
+        return self.rules_of(tenant)
+
+    @functools.cached_property
+    def rules(self) -> list[dict[str, Any]]:
+        """Every rule of every tenant, in id order."""
+        return self.every_rule()
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _spec(text: str) -> dict[str, Any]:
+    """A stored rule spec. One holding a lone surrogate (stored by an older sandbox, which did not refuse it)
+    would make every answer that lists it fail to encode: its strings are shown with U+FFFD instead."""
+    spec = json.loads(text)
+    if _ESCAPED_SURROGATE.search(text):
+        spec = _sendable(spec)
+    return spec if isinstance(spec, dict) else {}
+
+
+def _sendable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_sendable(item) for item in value]
+    if isinstance(value, dict):
+        return {_sendable(key): _sendable(item) for key, item in value.items()}
+    return value
 
 
 class TenantLimit(InvalidParameter):
@@ -67,9 +113,10 @@ class TenantLimit(InvalidParameter):
 
 
 class ControlState:
-    def __init__(self, path: Path, seed: int, clock: ClockState) -> None:
+    def __init__(self, path: Path, seed: int, clock: ClockState, storage: StorageMode = THREADS) -> None:
         self.path = path
-        self._local = requestlock.Local()
+        self._sole = storage.sole_writer
+        self._local = storage.local()
         conn = self._conn()
         conn.executescript(SCHEMA)
         for table, columns in _ADDED_COLUMNS.items():
@@ -90,6 +137,7 @@ class ControlState:
         local = self._local.get()
         if getattr(local, "pid", None) != os.getpid():
             conn = connect(self.path, cache_kib=256)
+            conn.sole = self._sole
             local.conn, local.pid, local.snapshot, local.marks = conn, os.getpid(), None, None
         return local.conn
 
@@ -117,7 +165,39 @@ class ControlState:
                 "SELECT tenant, dataset, created_at, options FROM tenants"
             )
         }
-        return Snapshot(seed, clocks, self._rules(conn), tenants)
+        return Snapshot(
+            seed,
+            clocks,
+            tenants,
+            rules_of=functools.lru_cache(maxsize=RULE_SETS_KEPT)(self._rules_for),
+            every_rule=lambda: self._rules(conn),
+        )
+
+    def _rules_for(self, tenant: str | None) -> list[dict[str, Any]]:
+        """A tenant's rules and the server-wide ones, reloaded only when that set changed: a rule firing (its
+        counters) or another tenant's rules changing makes a new snapshot, but not a new load of these."""
+        conn = self._conn()
+        # Rules are added and removed, never edited: the count and the newest id of each part tell a change.
+        stamp = tuple(
+            conn.execute(
+                "SELECT COUNT(*), MAX(id) FROM rules WHERE tenant IS NULL"
+                " UNION ALL SELECT COUNT(*), MAX(id) FROM rules WHERE tenant = ?",
+                (tenant,),
+            ).fetchall()
+        )
+        local = self._local.get()
+        kept: OrderedDict[str | None, tuple[Any, list[dict[str, Any]]]] | None = getattr(local, "rule_sets", None)
+        if kept is None:
+            kept = local.rule_sets = OrderedDict()
+        known = kept.get(tenant)
+        if known is not None and known[0] == stamp:
+            kept.move_to_end(tenant)
+            return known[1]
+        rules = self._rules(conn, "WHERE tenant IS NULL OR tenant = ?", (tenant,))
+        kept[tenant] = (stamp, rules)
+        if len(kept) > RULE_SETS_KEPT:
+            kept.popitem(last=False)
+        return rules
 
     @staticmethod
     def _rules(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -128,7 +208,7 @@ class ControlState:
         return [
             {
                 "id": rid,
-                **json.loads(spec),
+                **_spec(spec),
                 "tenant": tenant,
                 "times": times,
                 "hits": hits,
@@ -193,36 +273,52 @@ class ControlState:
         idle_seconds: float,
         protected: Collection[str],
         on_evict: Callable[[str], None],
-    ) -> TenantRecord:
-        """The tenant's record, registering it first if it is new; at ``limit`` tenants, the tenant idle
-        longest (none of ``protected``, idle over ``idle_seconds``) makes room, else TenantLimit."""
+        flag: str = "--max-tenants",
+    ) -> tuple[TenantRecord, str | None]:
+        """The tenant's record, registering it first if it is new, and the tenant evicted to make room (or None).
+
+        ``limit`` bounds the tenants of the new tenant's space (an account's, or debug mode's): one space never
+        fills another's. At the limit, the tenant of that space idle longest makes room, if it has been idle
+        (no request, creation or reset) for ``idle_seconds``; none of ``protected`` ever does. Else TenantLimit.
+        """
         now = time.time()
+        space = tenant.partition("/")[0]
+        evicted = None
         with self.transaction() as tx:
             row = tx.execute("SELECT dataset, created_at, options FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
             if row is not None:
-                return TenantRecord(tenant, row[0], row[1], json.loads(row[2]))
-            count = tx.execute("SELECT COUNT(*) FROM tenants").fetchone()[0]
+                return TenantRecord(tenant, row[0], row[1], json.loads(row[2])), None
+            prefix = space + "/"  # compared exactly (LIKE would fold case)
+            in_space = "substr(tenant, 1, length(?)) = ?"
+            count = tx.execute(f"SELECT COUNT(*) FROM tenants WHERE {in_space}", (prefix, prefix)).fetchone()[0]
             if count >= limit:
                 marks = ",".join("?" * len(protected)) or "''"
                 idle = tx.execute(
-                    f"SELECT tenant FROM tenants WHERE tenant NOT IN ({marks}) AND active_at < ?"
-                    " ORDER BY active_at, tenant LIMIT 1",
-                    (*protected, now - idle_seconds),
+                    f"SELECT tenant FROM tenants WHERE {in_space} AND tenant NOT IN ({marks})"
+                    " AND active_at < ? ORDER BY active_at, tenant LIMIT 1",
+                    (prefix, prefix, *protected, now - idle_seconds),
                 ).fetchone()
                 if idle is None:
                     raise TenantLimit(
-                        f"This server already holds its {limit} tenants (--max-tenants): delete one with"
-                        " DELETE /__mock/tenants/{tenant}, or start the server with a higher --max-tenants",
-                        details={"field": "X-Mock-Tenant", "max_tenants": limit},
-                        hint="Each X-Mock-Tenant name is a tenant of its own; reuse names between test runs.",
+                        f"The {space!r} space already holds its {limit} tenants ({flag}), none of them idle for"
+                        f" {idle_seconds:g} s: delete one with DELETE /__mock/tenants/{{space}}/{{name}}, or start the"
+                        f" server with a higher {flag}",
+                        details={"field": TENANT_HEADER, "limit": limit},
+                        hint=f"Each {TENANT_HEADER} name is a tenant of its own; reuse names between test runs.",
                     )
-                self._forget(tx, idle[0])
-                on_evict(idle[0])
+                evicted = idle[0]
+                self._forget(tx, evicted)
+                on_evict(evicted)
             tx.execute(
                 "INSERT INTO tenants (tenant, seed, dataset, created_at, active_at) VALUES (?, NULL, ?, ?, ?)",
                 (tenant, dataset, now, now),
             )
-        return TenantRecord(tenant, dataset, now)
+        return TenantRecord(tenant, dataset, now), evicted
+
+    def touch(self, tenant: str, at: float) -> None:
+        """The tenant was used at ``at``: it is not idle (eviction, reserve_tenant)."""
+        with self.transaction() as tx:
+            tx.execute("UPDATE tenants SET active_at = max(active_at, ?) WHERE tenant = ?", (at, tenant))
 
     def record_reset(self, tenant: str, dataset: str, seed: int | None) -> None:
         now = time.time()
@@ -277,6 +373,7 @@ class ControlState:
         """Add rules in one transaction: all of them, or none."""
         ids = []
         with self.transaction() as tx:
+            self._check_room(tx, specs)
             for spec in specs:
                 body = {k: v for k, v in spec.items() if k not in ("tenant", "times")}
                 ids.append(
@@ -286,6 +383,24 @@ class ControlState:
                     ).lastrowid
                 )
         return [rule for rid in ids if (rule := self.rule(int(rid or 0))) is not None]
+
+    @staticmethod
+    def _check_room(tx: sqlite3.Connection, specs: list[dict[str, Any]]) -> None:
+        """INVALID_PARAMETER naming the limit when the new rules would pass it (inside the adding transaction:
+        workers adding at once cannot pass it together)."""
+        adding = Counter(spec.get("tenant") for spec in specs)
+        for tenant, count in adding.items():
+            held = tx.execute("SELECT COUNT(*) FROM rules WHERE tenant IS ?", (tenant,)).fetchone()[0]
+            limit = MAX_SERVER_WIDE_RULES if tenant is None else MAX_RULES_PER_TENANT
+            if held + count > limit:
+                scope = "server-wide rules" if tenant is None else f"rules of tenant {tenant}"
+                raise InvalidParameter(
+                    f"Too many rules: {held} {scope} held, {count} more would pass the limit of {limit}"
+                    f" ({'server-wide' if tenant is None else 'per tenant'}, docs/limits.md)",
+                    details={"field": "rules", "limit": limit, "held": held},
+                    hint="Remove rules you no longer need: DELETE /__mock/rules/{id}, or DELETE /__mock/rules"
+                    " for all of them (a reset removes them too).",
+                )
 
     def add_rule(self, spec: dict[str, Any], preset: str | None = None) -> dict[str, Any]:
         return self.add_rules([spec], preset)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -177,66 +178,63 @@ STORED: dict[str, tuple[str, ...]] = {
 def insert_records(
     conn: sqlite3.Connection,
     calendars: list[tuple[Any, ...]],
-    clients: list[tuple[Any, ...]],
-    slots: list[tuple[Any, ...]],
-    appointments: list[tuple[Any, ...]],
+    clients: Iterable[tuple[Any, ...]],
+    slots: Iterable[tuple[Any, ...]],
+    appointments: Iterable[tuple[Any, ...]],
 ) -> None:
     """Insert rows of the ``STORED`` columns, deriving search keys, local slot times and each appointment's
     calendar, day and instant from its slot: the one insert both a generated dataset and an import use, so
-    that neither can contradict itself. Counters are left to ``refresh_counters``."""
-    zones = {row[0]: row[4] for row in calendars}
+    that neither can contradict itself. Counters are left to ``refresh_counters``. Rows may come from
+    iterators: an import streams them in batches."""
+    insert_calendars(conn, calendars)
+    insert_clients(conn, clients)
+    insert_slots(conn, slots, {row[0]: row[4] for row in calendars})
+    insert_appointments(conn, appointments)
+
+
+def insert_calendars(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     conn.executemany(
         "INSERT INTO calendars (calendar_id, name, widget_id, is_active, timezone, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(*row[:3], int(bool(row[3])), *row[4:]) for row in calendars],
+        ((*row[:3], int(bool(row[3])), *row[4:]) for row in rows),
     )
+
+
+def insert_clients(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     conn.executemany(
         "INSERT INTO clients (client_id, firstname, lastname, email, phone, created_at, updated_at,"
         " email_key, phone_key, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(*row, *client_keys(row[1], row[2], row[3], row[4])) for row in clients],
+        ((*row, *client_keys(row[1], row[2], row[3], row[4])) for row in rows),
     )
-    slot_rows = []
-    slot_local: dict[int, tuple[int, str, int]] = {}
-    for slot_id, calendar_id, start_ts, end_ts, capacity, created, updated in slots:
+
+
+def insert_slots(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]], zones: Mapping[int, str]) -> None:
+    """Slots, with their local day and times in their calendar's zone (``zones``: calendar id -> zone)."""
+
+    def derived(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        slot_id, calendar_id, start_ts, end_ts, capacity, created, updated = row
         tz = zones[calendar_id]
         day, start_time = local_parts(start_ts, tz)
-        slot_rows.append(
-            (
-                slot_id,
-                calendar_id,
-                start_ts,
-                end_ts,
-                day,
-                start_time,
-                local_parts(end_ts, tz)[1],
-                capacity,
-                created,
-                updated,
-            )
-        )
-        slot_local[slot_id] = (calendar_id, day, start_ts)
+        return (slot_id, calendar_id, start_ts, end_ts, day, start_time, local_parts(end_ts, tz)[1], capacity,
+                created, updated)  # fmt: skip
+
     conn.executemany(
         "INSERT INTO slots (slot_id, calendar_id, start_ts, end_ts, local_date, start_time, end_time,"
         " capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        slot_rows,
+        (derived(row) for row in rows),
     )
-    conn.executemany(
+
+
+def insert_appointments(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> int:
+    """Appointments, with their calendar, day and instant read from their slot. One whose slot or client is
+    not in the database is not inserted: returns how many were (an import names one that was not)."""
+    return conn.executemany(
         "INSERT INTO appointments (appointment_id, slot_id, calendar_id, client_id, status, local_date, start_ts,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                appointment_id,
-                slot_id,
-                *slot_local[slot_id][:1],
-                client_id,
-                status,
-                *slot_local[slot_id][1:],
-                created,
-                updated,
-            )
-            for appointment_id, slot_id, client_id, status, created, updated in appointments
-        ],
-    )
+        " created_at, updated_at)"
+        " SELECT ?1, s.slot_id, s.calendar_id, c.client_id, ?4, s.local_date, s.start_ts, ?5, ?6"
+        " FROM slots s JOIN clients c ON c.client_id = ?3 WHERE s.slot_id = ?2",
+        rows,
+    ).rowcount
 
 
 def create(conn: sqlite3.Connection, data: Dataset) -> None:

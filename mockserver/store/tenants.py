@@ -17,8 +17,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from mockserver import requestlock
 from mockserver.dataset import DatasetSpec
+from mockserver.storagemode import THREADS, StorageMode
 from mockserver.store.sqlite import Connection, connect
 from mockserver.store.templates import Templates
 
@@ -36,17 +36,17 @@ class TenantConnection(Connection):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._answers: OrderedDict[object, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+        self._answers: OrderedDict[object, object] = OrderedDict()
         self._counts: OrderedDict[object, tuple[tuple[int, int], int]] = OrderedDict()
 
-    def answer(self, key: object) -> tuple[bytes, list[tuple[str, str]]] | None:
+    def answer(self, key: object) -> object | None:
         hit = self._answers.get(key)
         if hit is not None:
             self._answers.move_to_end(key)
         return hit
 
-    def keep_answer(self, key: object, body: bytes, headers: list[tuple[str, str]]) -> None:
-        self._answers[key] = (body, headers)
+    def keep_answer(self, key: object, answer: object) -> None:
+        self._answers[key] = answer
         if len(self._answers) > ANSWERS_KEPT:
             self._answers.popitem(last=False)
 
@@ -72,11 +72,12 @@ def open_db(path: str | Path) -> TenantConnection:
 class TenantFiles:
     """Where each tenant's database lives, and the per-thread connections to them."""
 
-    def __init__(self, data_dir: Path, templates: Templates) -> None:
+    def __init__(self, data_dir: Path, templates: Templates, storage: StorageMode = THREADS) -> None:
         self.directory = data_dir / "tenants"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.templates = templates
-        self._local = requestlock.Local()
+        self._sole = storage.sole_writer
+        self._local = storage.local()
 
     def path(self, tenant: str) -> Path:
         # Readable and collision-free: a slug for people, a digest for uniqueness and path safety.
@@ -122,6 +123,7 @@ class TenantFiles:
         if cached is not None:
             cached[1].close()
         conn = open_db(self.path(tenant))
+        conn.sole = self._sole
         cache[tenant] = (generation, conn)
         if len(cache) > CONNECTIONS_PER_THREAD:
             cache.popitem(last=False)[1][1].close()
