@@ -6,11 +6,12 @@
 import { adminHeaders, controlUrl, isAuthFailure, login } from "./api.js";
 
 /**
- * Follow one tenant's journal. Calls onEntry(entry) for each new entry, in journal order, onDropped(info)
- * when the server skipped entries for a slow reader, and onState("connecting" | "live" | "retrying").
- * ``after``: resume after this entry id (none: from ``since`` seconds back). Returns {close()}.
+ * Follow the journal entries that match ``filters`` (the journal's query: {tenant} for one tenant's calls,
+ * {unauthenticated: "true"} for the calls no tenant owns). Calls onEntry(entry) for each new entry, in journal
+ * order, onDropped(info) when the server skipped entries for a slow reader, and onState("connecting" | "live" |
+ * "retrying"). ``after``: resume after this entry id (none: from ``since`` seconds back). Returns {close()}.
  */
-export function follow({ tenant, after = null, since = 2, onEntry, onDropped = () => {}, onState = () => {} }) {
+export function follow({ filters, after = null, since = 2, onEntry, onDropped = () => {}, onState = () => {} }) {
   const abort = new AbortController();
   let lastId = after;
   let retryMs = 1000;
@@ -30,7 +31,7 @@ export function follow({ tenant, after = null, since = 2, onEntry, onDropped = (
 
   async function readOnce() {
     const headers = { Accept: "text/event-stream", ...adminHeaders() };
-    const query = { tenant };
+    const query = { ...filters };
     if (lastId) headers["Last-Event-ID"] = lastId;
     else query.since = since;
     const response = await fetch(controlUrl("journal/stream", query), { headers, signal: abort.signal, cache: "no-store" });
