@@ -7,7 +7,7 @@ import { $, addDays, dayLabel, fill, h } from "./dom.js";
 import { Feed } from "./feed.js";
 import * as identity from "./identity.js";
 import { setUpLogin } from "./login.js";
-import { follow } from "./stream.js";
+import { follow, pauseWhenHidden } from "./stream.js";
 import * as unauth from "./unauthenticated.js";
 import { renderGrid, renderSlot, renderTabs } from "./week.js";
 
@@ -239,7 +239,10 @@ function showConnection(status) {
 
 function onEntry(entry) {
   feed.add(entry);
-  if (!onTenant()) return;
+  if (!onTenant()) {
+    soon("unauth", () => refreshUnauthCount().catch(failed)); // the badge counts what the view shows
+    return;
+  }
   // A booking, move or cancellation: the grid follows (POST /api/appointment, PUT /api/appointment/{id}).
   if (entry.method !== "GET" && entry.path.startsWith("/api/appointment")) soon("week", () => refreshWeek().catch(failed));
   if (entry.rule_id !== null && entry.rule_id !== undefined) soon("rules", () => refreshRules().catch(failed), 300);
@@ -277,30 +280,16 @@ function openStream(generation) {
   });
 }
 
-// An open stream holds a server worker (gunicorn sync workers serve one request at a time): a tab left in
-// the background for a while lets its worker go, and catches up from where it stopped when shown again.
-// Not at once: a closed stream keeps its worker until the server next writes to it (a heartbeat, 5 s), so a
-// quick look at another tab must not cost a reconnection.
-const PAUSE_AFTER_MS = 30000;
-document.addEventListener("visibilitychange", () => {
-  if (document.body.dataset.ready !== "true") return; // the first tenant is still loading
-  clearTimeout(timers.pause);
-  if (document.visibilityState === "hidden") {
-    timers.pause = setTimeout(() => {
-      if (document.visibilityState !== "hidden" || !stream) return;
-      stream.close();
-      stream = null;
-      showConnection("paused");
-    }, pauseAfterMs());
-  } else if (!stream) {
-    openStream(state.generation);
-  }
+pauseWhenHidden({
+  ready: () => document.body.dataset.ready === "true", // not while the first tenant is still loading
+  pause: () => {
+    if (!stream) return;
+    stream.close();
+    stream = null;
+    showConnection("paused");
+  },
+  resume: () => stream || openStream(state.generation),
 });
-
-/** The pause delay; a test may shorten it (sessionStorage "tap4book-mock.pause-after-ms"). */
-function pauseAfterMs() {
-  return Number(sessionStorage.getItem("tap4book-mock.pause-after-ms")) || PAUSE_AFTER_MS;
-}
 
 // -- tenant ----------------------------------------------------------------------------------------
 

@@ -99,3 +99,28 @@ export function follow({ filters, after = null, since = 2, onEntry, onDropped = 
     },
   };
 }
+
+// An open stream holds a server worker thread for as long as it is open: a tab left in the background for a
+// while lets it go, and catches up from where it stopped when shown again. Not at once: a closed stream keeps
+// its place until the server next writes to it (a heartbeat, 5 s), so a quick look at another tab must not
+// cost a reconnection.
+const PAUSE_AFTER_MS = 30000;
+
+/** Call pause() once the page has been hidden a while, resume() when it is shown again. */
+export function pauseWhenHidden({ ready, pause, resume }) {
+  let timer = null;
+  document.addEventListener("visibilitychange", () => {
+    if (!ready()) return;
+    clearTimeout(timer);
+    if (document.visibilityState === "hidden") {
+      timer = setTimeout(() => document.visibilityState === "hidden" && pause(), pauseAfterMs());
+    } else {
+      resume();
+    }
+  });
+}
+
+/** The pause delay; a test may shorten it (sessionStorage "tap4book-mock.pause-after-ms"). */
+function pauseAfterMs() {
+  return Number(sessionStorage.getItem("tap4book-mock.pause-after-ms")) || PAUSE_AFTER_MS;
+}

@@ -38,6 +38,7 @@ export function showView(el, on, n) {
   document.body.dataset.view = on ? VIEW : "tenant";
   el.controls.hidden = el.week.hidden = on;
   el.unauthNote.hidden = !on;
+  el.clock.parentElement.hidden = on; // no tenant, no tenant clock
   el.feedTitle.textContent = on ? LABEL : "Requests";
   el.feedEmpty.textContent = on
     ? "No call without valid credentials: every recent call carried a token the sandbox accepted."
