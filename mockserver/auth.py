@@ -1,9 +1,9 @@
 """Access tokens and the accounts they belong to.
 
-Token format (documented in the README and docs/auth.md): the lowercase hexadecimal HMAC-SHA256 of the
-``entity_account_id`` (UTF-8), keyed with the ``entity_secret_key`` (UTF-8); 64 characters. The server
-compares a presented token against every known account's token with ``hmac.compare_digest`` and without
-an early exit, so the time taken does not tell which account, or how much of a token, matched.
+Token format (documented in docs/clients.md#the-token and docs/interpretation.md): the lowercase hexadecimal
+HMAC-SHA256 of the ``entity_account_id`` (UTF-8), keyed with the ``entity_secret_key`` (UTF-8); 64 characters.
+The server compares a presented token against every known account's token with ``hmac.compare_digest`` and
+without an early exit, so the time taken does not tell which account, or how much of a token, matched.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.errors import ApiError, AuthInvalid, AuthRequired
+from mockserver.protocol import TOKEN_HEADER, TOKEN_PARAM
 from mockserver.version import fixtures_path
 
-TOKEN_HEADER = "Access-Token"
-TOKEN_PARAM = "access_token"
 ENVIRONMENTS = ("staging", "production")
 
 
@@ -83,7 +82,7 @@ class AccountBook:
         """
         if token is None or not token.strip():
             raise AuthRequired(
-                "Authentication required: send your token in the Access-Token header "
+                f"Authentication required: send your token in the {TOKEN_HEADER} header "
                 "or the access_token parameter (or use debug=true)",
                 hint=f"No token was found in the {TOKEN_HEADER} header or the {TOKEN_PARAM} query parameter"
                 + (" (the header was sent empty)" if token is not None else "")

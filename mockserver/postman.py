@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mockserver.protocol import SCENARIO_HEADER, TOKEN_HEADER
+
 FILE = "postman.json"
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -114,7 +116,7 @@ def _forced(name: str, method: str, path: str, code: str, status: int) -> dict[s
         name,
         method,
         path,
-        headers=(("X-Mock-Scenario", code),),
+        headers=((SCENARIO_HEADER, code),),
         body=body,
         status=status,
         error_code=code,
@@ -342,7 +344,7 @@ def build() -> dict[str, Any]:
         "auth": {
             "type": "apikey",
             "apikey": [
-                {"key": "key", "value": "Access-Token", "type": "string"},
+                {"key": "key", "value": TOKEN_HEADER, "type": "string"},
                 {"key": "value", "value": "{{accessToken}}", "type": "string"},
                 {"key": "in", "value": "header", "type": "string"},
             ],

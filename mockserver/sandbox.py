@@ -27,9 +27,12 @@ from mockserver.config import Config
 from mockserver.dataset import DatasetSpec, window_of
 from mockserver.errors import InvalidParameter
 from mockserver.storagemode import THREADS, StorageMode
-from mockserver.store import datadir, queries, transfer, writes
-from mockserver.store.control import GLOBAL, ControlState, Snapshot, TenantRecord
+from mockserver.store import datadir, transfer, writes
+from mockserver.store.control import GLOBAL, ControlState, Snapshot
+from mockserver.store.control.tenants import TenantRecord
 from mockserver.store.journal import Journal
+from mockserver.store.queries import slots
+from mockserver.store.queries.calendars import list_calendars
 from mockserver.store.templates import Templates, default_cache_dir
 from mockserver.store.tenants import TenantConnection, TenantFiles
 
@@ -259,12 +262,12 @@ class Sandbox:
     # -- what the console and the dataset transfer read ----------------------------------------
 
     def calendars(self, tenant: str) -> list[dict[str, Any]]:
-        rows, _ = queries.list_calendars(self.db(tenant), 1, 100_000)
+        rows, _ = list_calendars(self.db(tenant), 1, 100_000)
         keep = ("calendar_id", "calendar_name", "is_active", "timezone")
         return [{key: row[key] for key in keep} for row in rows]
 
     def week(self, tenant: str, calendar_id: int, start: date, end: date) -> dict[str, Any]:
-        return queries.week(self.db(tenant), calendar_id, start, end, self.now(tenant))
+        return slots.week(self.db(tenant), calendar_id, start, end, self.now(tenant))
 
     def export_dataset(self, tenant: str) -> dict[str, Any]:
         return transfer.export(self.db(tenant))

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from mockserver.printable import json_line, printable
+from mockserver.protocol import ADMIN_HEADER
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 COLOURS = {"2": "\033[32m", "3": "\033[36m", "4": "\033[33m", "5": "\033[31m", "0": "\033[35m"}
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     )
     headers = {"Accept": "text/event-stream"}
     if args.admin_token:
-        headers["X-Mock-Admin-Token"] = args.admin_token
+        headers[ADMIN_HEADER] = args.admin_token
     last_id: str | None = None
     try:
         while True:

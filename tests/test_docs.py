@@ -1,158 +1,78 @@
-"""The documentation runs as written: every shell, Python, JavaScript and PHP block of README.md and docs/*.md
-is executed against a real ``tap4book-mock serve``, once on the real clock and once on a frozen one.
+"""The documentation runs as a reader runs it: the shell, Python, JavaScript and PHP blocks of README.md and of each
+docs/*.md page, top to bottom, the shell blocks in one bash, against one fresh ``tap4book-mock serve`` per page
+with nothing reset in between, once on the real clock and once on the documentation's (tests/docrunner.py says
+how a block is read). A block that changes the sandbox cleans up after itself, or the blocks after it say so.
 
-How a block is read:
-
-* ``#=> text`` at the end of a line (``//=>`` in JavaScript and PHP) is a promise: ``text`` must appear in the
-  block's output, after the previous promise's text. A block without promises must still exit 0.
-* ``<!-- docs-test: skip REASON -->`` on the line before a block leaves it out, saying why (it installs
-  software, or starts a server of its own). Keep such blocks rare.
-* The README's address ``http://127.0.0.1:8080`` is replaced by the test server's; ``S``, ``T`` (the
-  ``Access-Token:`` header of the default account) and ``J`` (the JSON content type header) are set, as the
-  README's first example sets them; the project's venv is first on the PATH, as after ``source
-  .venv/bin/activate``. The sandbox is reset between blocks (data, rules, journal, clock).
+The README's shell starts as after ``source .venv/bin/activate`` (the project's venv first on the PATH) and sets
+``S``, ``T`` and ``J`` itself; a docs/ page's starts with them set, as the README's first calls set them.
 """
 
 from __future__ import annotations
 
-import json
+import ast
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+import configuration_table
 import pytest
 from conftest import DEFAULT_TOKEN
+from docrunner import ROOT, Block, Reader, blocks, broken_promise
 from server import running
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-README_URL = "http://127.0.0.1:8080"
-RUNNERS = {"sh": "bash", "bash": "bash", "shell": "bash", "python": "python", "javascript": "node", "php": "php"}
-SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s+(?P<why>.+?)\s*-->")
-PROMISE = re.compile(r"(?:#|//)=>\s*(?P<text>.+?)\s*$")
-CLOCKS = {"real-clock": None, "documentation-clock": "2025-06-07T15:30:00+02:00"}
+pytestmark = pytest.mark.docs
 
-pytestmark = [pytest.mark.slow, pytest.mark.docs]
-
-
-@dataclass(frozen=True)
-class Block:
-    document: Path
-    line: int
-    language: str
-    code: str
-    skip: str | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.document.relative_to(ROOT)}:{self.line}"
-
-    @property
-    def promises(self) -> list[str]:
-        found = []
-        for line in self.code.splitlines():
-            match = PROMISE.search(line)
-            if match:
-                found.append(match["text"])
-        return found
-
-
-def blocks(document: Path) -> list[Block]:
-    """The runnable fenced blocks of a Markdown file, with the skip marker on the line before each."""
-    found = []
-    lines = document.read_text(encoding="utf-8").splitlines()
-    number = 0
-    while number < len(lines):
-        fence = re.match(r"^```(\w+)\s*$", lines[number])
-        if not fence:
-            number += 1
-            continue
-        end = next(i for i in range(number + 1, len(lines)) if lines[i].startswith("```"))
-        language = fence.group(1)
-        previous = lines[number - 1] if number else ""
-        skip = SKIP.search(previous)
-        if language in RUNNERS:
-            code = "\n".join(lines[number + 1 : end]) + "\n"
-            found.append(Block(document, number + 1, language, code, skip["why"] if skip else None))
-        number = end + 1
-    return found
-
-
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+CLOCKS = {"real-clock": "real", "documentation-clock": "2025-06-07T15:30:00+02:00"}
 ALL = [block for document in DOCUMENTS for block in blocks(document)]
+#: Documents with something to run, each run on both clocks.
+RUNS = [(document, clock) for document in DOCUMENTS if any(not b.skip for b in blocks(document)) for clock in CLOCKS]
 
 
-@pytest.fixture(scope="module", params=list(CLOCKS), ids=list(CLOCKS))
-def sandbox(request: pytest.FixtureRequest) -> Iterator[str]:
-    now = CLOCKS[request.param]
-    args = ["--now", now] if now else ["--now", "real"]
-    with running(*args) as (_process, url):
-        yield url
-
-
-def _control(url: str, path: str, body: dict[str, object]) -> None:
-    request = urllib.request.Request(
-        url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        assert reply.status == 200
-
-
-def _run(block: Block, url: str) -> subprocess.CompletedProcess[str]:
-    code = block.code.replace(README_URL, url)
+def _environment(document: Path, url: str) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("T4B_")},
-        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "VIRTUAL_ENV": str(Path(venv_bin).parent),
-        "S": url,
-        "T": f"Access-Token: {DEFAULT_TOKEN}",
-        "J": "Content-Type: application/json",
-        "T4B_URL": url,
-        "API_BASE": url + "/api",
-    }
-    runner = RUNNERS[block.language]
-    if shutil.which(runner if runner != "python" else sys.executable) is None:
-        pytest.skip(f"{runner} is not installed")
-    with tempfile.TemporaryDirectory(prefix="docs-block-") as work:
-        if runner == "bash":
-            command = ["bash", "-c", "set -euo pipefail\n" + code]
-        elif runner == "python":
-            command = [sys.executable, "-c", code]
-        elif runner == "node":
-            command = ["node", "--input-type=module", "-e", code]
-        else:
-            script = Path(work) / "block.php"
-            script.write_text(code, encoding="utf-8")
-            command = ["php", str(script)]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=work, env=env)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("T4B_") and k not in ("S", "T", "J")}
+    env.update(PATH=venv_bin + os.pathsep + env.get("PATH", ""), VIRTUAL_ENV=str(Path(venv_bin).parent))
+    if document != README:
+        env.update(S=url, T=f"Access-Token: {DEFAULT_TOKEN}", J="Content-Type: application/json")
+    return env
 
 
-@pytest.mark.parametrize("block", ALL, ids=[block.name for block in ALL])
-def test_the_block_runs_and_keeps_its_promises(block: Block, sandbox: str) -> None:
-    if block.skip:
-        pytest.skip(block.skip)
-    if block.language == "bash" or block.language in ("sh", "shell"):
-        for tool in ("curl", "jq"):
-            if shutil.which(tool) is None:
-                pytest.skip(f"{tool} is not installed (.ci/run installs it)")
-    try:
-        result = _run(block, sandbox)
-    finally:
-        _control(sandbox, "/__mock/reset", {"keep_clock": False})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{block.name} exited {result.returncode}:\n{output[-3000:]}"
-    position = 0
-    for promise in block.promises:
-        found = output.find(promise, position)
-        assert found >= 0, f"{block.name} promised {promise!r}, not in the output (after the last):\n{output[-3000:]}"
-        position = found + len(promise)
+def _check(block: Block, status: int, output: str, before: list[Block]) -> None:
+    after = f" (run after {', '.join(b.name for b in before)})" if before else ""
+    assert status == 0, f"{block.name} exited {status}{after}:\n{output[-3000:]}"
+    promise = broken_promise(block, output)
+    assert promise is None, f"{block.name} promised {promise!r}, not in its output{after}:\n{output[-3000:]}"
+
+
+def read_in_order(document: Path, url: str, place: Path) -> list[Block]:
+    """Runs the document's blocks in order (those it skips, or that need a tool this machine lacks, left out)
+    and checks each as it ends; returns the blocks it ran."""
+    chosen = [block for block in blocks(document) if not block.skip and block.missing_tool() is None]
+    with Reader(url, place, _environment(document, url)) as reader:
+        for number, block in enumerate(chosen):
+            _check(block, *reader.run(block), chosen[:number])
+    return chosen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("document", "clock"), RUNS, ids=[f"{d.relative_to(ROOT)}-{clock}" for d, clock in RUNS])
+def test_the_document_runs_in_order_and_keeps_its_promises(document: Path, clock: str, tmp_path: Path) -> None:
+    with running("--now", CLOCKS[clock]) as (_process, url):
+        ran = read_in_order(document, url, tmp_path)
+    if not ran:
+        pytest.skip(f"this machine lacks the tools of every block of {document.name}")
+
+
+LEFT_OUT = [block for block in ALL if not block.skip and block.missing_tool()]
+if LEFT_OUT:
+    # Said per block, as a skip, so that a run on a machine without node or php shows what it did not check.
+    @pytest.mark.parametrize("block", LEFT_OUT, ids=[block.name for block in LEFT_OUT])
+    def test_a_block_this_machine_cannot_run(block: Block) -> None:
+        pytest.skip(f"{block.missing_tool()} is not installed: the in-order run of {block.document.name} left it out")
 
 
 def test_every_document_has_runnable_examples_and_few_skips() -> None:
@@ -161,11 +81,135 @@ def test_every_document_has_runnable_examples_and_few_skips() -> None:
     assert len([block for block in ALL if block.skip]) <= len(runnable) // 2, "keep skipped blocks rare"
 
 
-def test_a_promise_that_is_not_kept_fails(sandbox: str) -> None:
-    """The runner itself: removing the line that prints a promised value makes the block fail."""
-    good = Block(ROOT / "README.md", 0, "sh", 'curl -s "$S/api/health" | jq -r .data.status   #=> healthy\n', None)
-    assert "healthy" in _run(good, sandbox).stdout
-    broken = Block(ROOT / "README.md", 0, "sh", "true   #=> healthy\n", None)
-    with pytest.raises(AssertionError, match="promised 'healthy'"):
-        output = _run(broken, sandbox).stdout
-        assert output.find("healthy") >= 0, f"{broken.name} promised 'healthy'"
+# -- the runner itself ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[str]:
+    with running() as (_process, url):
+        yield url
+
+
+def _document(place: Path, *codes: str) -> Path:
+    place.mkdir(exist_ok=True)
+    page = place / "page.md"
+    page.write_text("".join(f"Some prose.\n\n```sh\n{code}```\n\n" for code in codes), encoding="utf-8")
+    return page
+
+
+@pytest.mark.slow
+def test_a_promise_that_is_not_kept_fails(sandbox: str, tmp_path: Path) -> None:
+    good = _document(tmp_path / "good", 'curl -s "$S/api/health" | jq -r .data.status   #=> healthy\n')
+    assert len(read_in_order(good, sandbox, tmp_path / "good")) == 1
+    broken = _document(tmp_path / "broken", "true   #=> healthy\n")
+    with pytest.raises(AssertionError, match=r"page.md:3 promised 'healthy'"):
+        read_in_order(broken, sandbox, tmp_path / "broken")
+
+
+@pytest.mark.slow
+def test_blocks_share_one_shell_and_the_sandbox_keeps_what_a_block_changed(sandbox: str, tmp_path: Path) -> None:
+    """What the reader sees: a variable, a file and a rule of one block are still there in the next."""
+    page = _document(
+        tmp_path,
+        'RULE=$(curl -s -H "$J" -X POST "$S/__mock/rules" -d \'{"path": "/api/health", "status": 503,'
+        ' "body": "down for the test"}\' | jq .data.id)\necho kept > note.txt\n',
+        'echo "rule $RULE"; cat note.txt    #=> kept\ncurl -s "$S/api/health"     #=> down for the test\n'
+        'curl -s -X DELETE "$S/__mock/rules/$RULE" | jq -r .message   #=> Rule removed\n',
+    )
+    assert read_in_order(page, sandbox, tmp_path) == blocks(page)
+
+
+@pytest.mark.slow
+def test_a_failing_command_ends_its_block_and_names_it(sandbox: str, tmp_path: Path) -> None:
+    page = _document(tmp_path, "echo first\n", 'curl -sf "$S/api/nothing-here" >/dev/null\necho unreachable\n')
+    first, failing = (block.name for block in blocks(page))
+    with pytest.raises(AssertionError, match=rf"{failing} exited 22 \(run after {first}\)"):
+        read_in_order(page, sandbox, tmp_path)
+
+
+# -- the README: short, and says what it uses before it uses it ----------------------------------------------
+
+
+def _prose_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of everything outside fenced blocks."""
+    inside, prose = False, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("```"):
+            inside = not inside
+        elif not inside:
+            prose.append((number, line))
+    return prose
+
+
+def test_the_readme_is_short() -> None:
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 250
+
+
+@pytest.mark.parametrize("term", ["`jq`", "`#=>"])
+def test_the_readme_says_what_it_uses_before_the_first_block_that_uses_it(term: str) -> None:
+    used = term.strip("`")
+    first_use = next(b.line for b in blocks(README) if not b.skip and used in b.code)
+    explained = next(n for n, line in _prose_lines(README.read_text(encoding="utf-8")) if term in line)
+    assert explained < first_use, f"the README uses {used} at line {first_use}, says what it is at {explained}"
+
+
+def test_the_readmes_python_needs_only_what_the_first_setup_command_installs() -> None:
+    """After ``pip install -e .`` alone, a Python block may import the standard library and the sandbox's own
+    package, nothing of the test extra (requests, httpx)."""
+    for block in blocks(README):
+        if block.language != "python" or block.skip:
+            continue
+        for node in ast.walk(ast.parse(block.code)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top == "mockserver", f"{block.name} imports {name}"
+
+
+# -- links and the configuration reference -------------------------------------------------------------------
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _anchors(document: Path) -> set[str]:
+    """The ids a heading of the page gives: its explicit ``{#id}``, else GitHub's slug of its text."""
+    found = set()
+    for _number, line in _prose_lines(document.read_text(encoding="utf-8")):
+        heading = re.match(r"^#+\s+(?P<text>.*?)\s*(?:\{#(?P<id>[\w-]+)\})?\s*$", line)
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading["text"].lower()).replace(" ", "-")
+            found.update({slug, heading["id"]} if heading["id"] else {slug})
+    return found
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[d.name for d in DOCUMENTS])
+def test_every_link_to_the_project_leads_somewhere(document: Path) -> None:
+    for _number, line in _prose_lines(document.read_text(encoding="utf-8")):
+        for match in LINK.finditer(line):
+            target = match["target"]
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            where = (document.parent / path).resolve() if path else document
+            assert where.exists(), f"{document.name} links to {target}, which does not exist"
+            if anchor and where.suffix == ".md":
+                assert anchor in _anchors(where), f"{document.name} links to {target}: no such heading"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[d.name for d in DOCUMENTS])
+def test_no_page_cites_a_file_outside_the_project(document: Path) -> None:
+    """A reader of a clone has only the project: the API documentation is cited by its title, not by a path."""
+    text = document.read_text(encoding="utf-8")
+    for path in re.findall(r"[`(](\.\.?/[^`)\s]+)", text):
+        where = (document.parent / path).resolve()
+        assert where.is_relative_to(ROOT) and where.exists(), f"{document.name} cites {path}, not in the project"
+
+
+def test_the_configuration_table_is_serve_help() -> None:
+    shipped = configuration_table.shipped(configuration_table.PAGE.read_text(encoding="utf-8"))
+    assert shipped == configuration_table.render(), (
+        "docs/configuration.md's table is not what `tap4book-mock serve --help` says: run"
+        " `python tests/configuration_table.py`"
+    )

@@ -170,12 +170,12 @@ def test_unknown_path_outside_the_api(client):
 
 
 def test_unexpected_failure_is_internal_error_without_traceback(app, client, monkeypatch):
-    from mockserver.store import queries
+    from mockserver.store.queries import calendars
 
     def explode(*_args, **_kw):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(queries, "list_calendars", explode)
+    monkeypatch.setattr(calendars, "list_calendars", explode)
     response = client.get("/api/calendars?debug=true")
     body = assert_error(response, "INTERNAL_ERROR", 500)
     assert "secret detail" not in response.get_data(as_text=True)

@@ -1,4 +1,4 @@
-"""The layers run one way (README "Design"): a module never imports one above it, and the two planes never
+"""The layers run one way (docs/design.md): a module never imports one above it, and the two planes never
 import each other. Read from the source, so that a lazy import inside a function counts too."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _rank(unit: str) -> int:
     for rank, (_, members) in enumerate(LAYERS):
         if unit in members:
             return rank
-    raise AssertionError(f"mockserver.{unit} is in no layer: add it to tests/test_layers.py and the README")
+    raise AssertionError(f"mockserver.{unit} is in no layer: add it to tests/test_layers.py and docs/design.md")
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -118,3 +118,25 @@ def test_no_module_imports_one_above_it(module: str, path: Path) -> None:
 def test_every_module_has_a_layer() -> None:
     for module, _ in MODULES:
         _rank(_unit(module))
+
+
+def test_the_protocols_names_are_spelled_in_protocol_py_only():
+    """A header or parameter of the sandbox's protocol is a constant of mockserver/protocol.py that every other
+    module imports: a new switch or header is named once (docs/design.md, "Where a change goes")."""
+    from mockserver import protocol
+
+    names = {
+        value
+        for name, value in vars(protocol).items()
+        if name.isupper() and isinstance(value, str) and (name.endswith("_HEADER") or name.endswith("_PARAM"))
+    }
+    names.discard(protocol.FORMAT_PARAM)  # "format" is also an ordinary word of the code (render, logs)
+    names.discard(protocol.DEBUG_PARAM)  # "debug" too (the envelope's debug block, the log level)
+    spelled = sorted(
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value!r}"
+        for module, path in _modules()
+        if module != "mockserver.protocol"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in names
+    )
+    assert spelled == []

@@ -10,7 +10,7 @@ from conftest import Api, assert_error
 from test_control import booking, future_free_slot
 
 from mockserver.control import rules
-from mockserver.store.control import MAX_RULES_PER_TENANT, MAX_SERVER_WIDE_RULES
+from mockserver.store.control.rules import MAX_RULES_PER_TENANT, MAX_SERVER_WIDE_RULES
 
 
 def _post_raw(client, text: str, **kw):

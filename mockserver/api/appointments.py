@@ -11,17 +11,17 @@ from mockserver.answer import Answer
 from mockserver.api import params
 from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
-from mockserver.store import queries
+from mockserver.store.queries import appointments
 
 route = Routes()
 
 
-def _filter(calendar_id: int | None) -> queries.AppointmentFilter:
+def _filter(calendar_id: int | None) -> appointments.AppointmentFilter:
     args = current_call().args
     date_from = params.day(args, "date_from")
     date_to = params.day(args, "date_to")
     params.date_range(date_from, date_to, ("date_from", "date_to"))
-    return queries.AppointmentFilter(
+    return appointments.AppointmentFilter(
         calendar_id=calendar_id,
         statuses=params.statuses(args),
         date_from=date_from,
@@ -35,11 +35,16 @@ def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None 
     where = _filter(calendar_id)
     page, per_page = params.paging(current_call().args)
     call = current_call()
-    rows, total = queries.list_appointments(call.db(), where, page, per_page)
+    rows, total = appointments.list_appointments(call.db(), where, page, per_page)
     if not total and (where.date_from or where.date_to):
         call.empty_range_hint(where.date_from, where.date_to, ("date_from", "date_to"))
     return ok(
-        rows, message, item="appointment", columns=queries.APPOINTMENT_FIELDS, page=(total, page, per_page), meta=meta
+        rows,
+        message,
+        item="appointment",
+        columns=appointments.APPOINTMENT_FIELDS,
+        page=(total, page, per_page),
+        meta=meta,
     )
 
 
@@ -55,6 +60,6 @@ def appointment_or_calendar(number: str) -> Answer:
     """GET /api/appointments/{id} (detail) or /api/appointments/{calendarId} (calendar's appointments)."""
     value = params.identifier("id", number)
     if params.scope(current_call().args, value) == "detail":
-        record = queries.get_appointment(current_call().db(), value)
+        record = appointments.get_appointment(current_call().db(), value)
         return ok(record, "Appointment retrieved successfully", item="appointment")
     return _listing(value, "Calendar appointments retrieved successfully", meta={"calendar_id": value})

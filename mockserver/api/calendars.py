@@ -6,7 +6,7 @@ from mockserver.answer import Answer
 from mockserver.api import params
 from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
-from mockserver.store import queries
+from mockserver.store.queries import calendars
 
 route = Routes()
 
@@ -15,12 +15,12 @@ route = Routes()
 def list_calendars() -> Answer:
     """GET /api/calendars: every calendar with its totals."""
     page, per_page = params.paging(current_call().args)
-    rows, total = queries.list_calendars(current_call().db(), page, per_page)
+    rows, total = calendars.list_calendars(current_call().db(), page, per_page)
     return ok(
         rows,
         "Calendars retrieved successfully",
         item="calendar",
-        columns=queries.CALENDAR_FIELDS,
+        columns=calendars.CALENDAR_FIELDS,
         page=(total, page, per_page),
     )
 
@@ -28,5 +28,5 @@ def list_calendars() -> Answer:
 @route.get("/calendars/<calendar_id>")
 def get_calendar(calendar_id: str) -> Answer:
     """GET /api/calendars/{id}: one calendar."""
-    record = queries.get_calendar(current_call().db(), params.identifier("id", calendar_id))
+    record = calendars.get_calendar(current_call().db(), params.identifier("id", calendar_id))
     return ok(record, "Calendar retrieved successfully", item="calendar")

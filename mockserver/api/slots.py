@@ -7,7 +7,7 @@ from mockserver.api import params
 from mockserver.api.routes import Routes
 from mockserver.call import current_call, ok
 from mockserver.errors import MissingCalendarId
-from mockserver.store import queries
+from mockserver.store.queries import slots
 
 route = Routes()
 
@@ -24,14 +24,14 @@ def list_slots() -> Answer:
     params.date_range(date_from, date_to, ("date_from", "date_to"))
     page, per_page = params.paging(call.args)
     assert date_from is not None and date_to is not None
-    rows, total = queries.list_slots(call.db(), calendar_id, date_from, date_to, call.now(), page, per_page)
+    rows, total = slots.list_slots(call.db(), calendar_id, date_from, date_to, call.now(), page, per_page)
     if not total:
         call.empty_range_hint(date_from, date_to, ("date_from", "date_to"))
     return ok(
         rows,
         "Available slots retrieved successfully",
         item="slot",
-        columns=queries.SLOT_FIELDS,
+        columns=slots.SLOT_FIELDS,
         page=(total, page, per_page),
     )
 
@@ -40,5 +40,5 @@ def list_slots() -> Answer:
 def get_slot(slot_id: str) -> Answer:
     """GET /api/slots/{id}: one slot with its calendar's name."""
     call = current_call()
-    record = queries.get_slot(call.db(), params.identifier("id", slot_id), call.now())
+    record = slots.get_slot(call.db(), params.identifier("id", slot_id), call.now())
     return ok(record, "Slot retrieved successfully", item="slot")

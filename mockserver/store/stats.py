@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from mockserver.statuses import STATUSES
-from mockserver.store.queries import calendar_row
+from mockserver.store.queries.calendars import calendar_row
 
 TOP_CLIENTS = 10
 ACTIVE_DAYS = 90

@@ -30,7 +30,7 @@ COUNTS_KEPT = 64
 class TenantConnection(Connection):
     """A tenant database connection with the caches that live as long as its data does not change.
 
-    ``answers`` holds rendered GET answers (api/cache.py), ``counts`` list totals (queries.py); both are
+    ``answers`` holds rendered GET answers (api/cache.py), ``counts`` list totals (queries/paging.py); both are
     keyed with ``version()``, so any commit, by any thread or worker, makes them stale.
     """
 

@@ -29,7 +29,7 @@ from mockserver.errors import (
     SlotUnavailable,
 )
 from mockserver.statuses import CANCELLED, COMPLETED, STRICT_TRANSITIONS, holds_place
-from mockserver.store.queries import get_appointment
+from mockserver.store.queries.appointments import get_appointment
 from mockserver.store.schema import client_keys, refresh_counters
 from mockserver.store.sqlite import transaction
 

@@ -1,0 +1,44 @@
+"""Pagination shared by the list queries: one page and its total under the same filter, in the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from mockserver.store.tenants import TenantConnection
+
+
+def one_page(
+    conn: sqlite3.Connection,
+    columns: str,
+    source: str,
+    where: str,
+    order: str,
+    params: list[Any],
+    page: int,
+    per_page: int,
+    count_source: str | None = None,
+) -> tuple[list[tuple[Any, ...]], int]:
+    """One page of rows and the total, both under the same WHERE (``count_source`` may skip joins)."""
+    total = count_rows(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
+    rows = conn.execute(
+        f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, per_page, rows_skipped(page, per_page)],
+    ).fetchall()
+    return rows, total
+
+
+def count_rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
+    """A list's total; a tenant connection remembers it until the data changes."""
+    if isinstance(conn, TenantConnection):
+        return conn.count(sql, params)
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def rows_skipped(page: int, per_page: int) -> int:
+    """Rows to skip; a page far past the end must not overflow SQLite's 64-bit integers (it is just empty)."""
+    return min((page - 1) * per_page, 2**62)
+
+
+def where_clause(clauses: list[str]) -> str:
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
