@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 import unicodedata
@@ -425,3 +426,221 @@ def test_the_demo_view(console_page: Page) -> None:
     assert console_page.page.locator("#entry-detail .hint-text").inner_text()
     console_page.page.mouse.move(0, 0)  # no hover highlight in the picture
     console_page.shot("demo")
+
+
+# -- issue 21 item 4: what a newcomer needs from the console ------------------------------------------
+
+
+def open_fresh(page: Page, tenant: str) -> None:
+    """The console on a tenant just reset (its seeded data, no rules, an empty journal)."""
+    assert http(f"{page.url}/__mock/reset", "POST", {"tenant": tenant})[0] == 200
+    page.open(tenant)
+
+
+def unauth_count(page: Page) -> int:
+    return int(page.page.locator("#unauth").get_attribute("data-count") or "0")
+
+
+@pytest.mark.slow
+def test_calls_without_valid_credentials_have_a_view_next_to_the_tenants(console_page: Page) -> None:
+    url = console_page.url
+    console_page.open("sandbox/c-unauth")
+    badge = console_page.page.locator("#unauth")
+    badge.wait_for()
+    before = unauth_count(console_page)
+    # The most common first mistake: a token with a character too many (it holds a real account's token whole).
+    wrong = DEFAULT_TOKEN + "0"
+    status, body = http(
+        f"{url}/api/calendars?probe=unauth", headers={"Access-Token": wrong, "X-Mock-Tenant": "c-unauth"}
+    )
+    assert (status, body["error_code"]) == (401, "AUTH_INVALID")
+    console_page.page.wait_for_function(
+        f"() => Number(document.querySelector('#unauth').dataset.count) > {before}", timeout=5000
+    )
+    assert re.search(r"Calls without valid credentials \(\d+\)", console_page.page.locator("#tenant").inner_text())
+    # The tenant's own feed does not show it: it belongs to no tenant.
+    assert console_page.page.locator("#feed-list button.entry", has_text="/api/calendars").count() == 0
+
+    badge.click()
+    console_page.page.wait_for_selector('body[data-view="unauthenticated"]')
+    assert console_page.page.locator("#week").is_hidden() and console_page.page.locator("#controls").is_hidden()
+    assert badge.get_attribute("aria-pressed") == "true"
+    entry = console_page.page.locator("#feed-list button.entry", has_text="/api/calendars").first
+    entry.wait_for()
+    assert "401" in entry.inner_text() and "AUTH_INVALID" in entry.inner_text()
+    entry.click()
+    detail = console_page.page.locator("#entry-detail")
+    assert "65" in detail.locator(".hint-text").inner_text(), "the hint says what is wrong with the token"
+    assert DEFAULT_TOKEN[:4] + "…" in detail.inner_text()
+    assert DEFAULT_TOKEN not in console_page.page.content()
+    assert DEFAULT_TOKEN not in console_page.page.locator("body").inner_text()
+
+    # Live: a call with no token at all shows up while the view is open; an authenticated one does not.
+    assert http(f"{url}/api/health", headers=api_headers("c-unauth"))[0] == 200
+    assert http(f"{url}/api/slots?probe=none")[0] == 401
+    console_page.page.locator("#feed-list button.entry", has_text="/api/slots").first.wait_for()
+    assert console_page.page.locator("#feed-list button.entry", has_text="/api/health").count() == 0
+    assert "view=unauthenticated" in console_page.page.url
+    console_page.shot("unauthenticated")
+
+    # Back to a tenant from the picker: its week and controls again.
+    console_page.page.select_option("#tenant", "sandbox/c-unauth")
+    console_page.page.wait_for_selector('body[data-view="tenant"] #grid [data-slot-id]')
+    assert console_page.page.locator("#controls").is_visible()
+
+
+@pytest.mark.slow
+def test_fail_next_call_fails_the_chosen_call_and_not_a_refresh_before_it(console_page: Page) -> None:
+    url, tenant = console_page.url, "sandbox/c-fail"
+    open_fresh(console_page, tenant)
+    assert console_page.page.locator("#fail-method").input_value() == "POST"
+    assert console_page.page.locator("#fail-path").input_value() == "/api/appointment"
+    console_page.page.select_option("#fail-code", "SLOT_UNAVAILABLE")
+    console_page.page.get_by_role("button", name="Fail next call").click()
+    rule = console_page.page.locator("#rule-list li.rule").first
+    rule.wait_for()
+    assert "POST /api/appointment → SLOT_UNAVAILABLE" in rule.inner_text()
+    _, rules = http(f"{url}/__mock/rules?tenant={tenant}")
+    made = rules["data"][0]
+    assert (made["method"], made["path"], made["times"], made["error_code"]) == (
+        ["POST"],
+        "/api/appointment",
+        1,
+        "SLOT_UNAVAILABLE",
+    )
+
+    # The front end refreshes first: its GETs answer normally and leave the rule for the booking.
+    assert http(f"{url}/api/calendars", headers=api_headers("c-fail"))[0] == 200
+    assert http(f"{url}/api/calendars/1", headers=api_headers("c-fail"))[0] == 200
+    slot_id = free_slot(url, tenant)
+    status, body = http(f"{url}/api/appointment", "POST", {"calendar_id": 1, "slot_id": slot_id}, api_headers("c-fail"))
+    assert (status, body["error_code"]) == (409, "SLOT_UNAVAILABLE")
+    console_page.page.wait_for_selector('#rule-list li.rule .hits[data-hits="1"]')
+    book(url, "c-fail", slot_id)  # once only
+
+    # Another target: any method on a pattern.
+    console_page.page.select_option("#fail-method", "any")
+    console_page.page.fill("#fail-path", "/api/calendars/*")
+    console_page.page.select_option("#fail-code", "INTERNAL_ERROR")
+    console_page.page.get_by_role("button", name="Fail next call").click()
+    console_page.page.locator("#rule-list li.rule", has_text="any /api/calendars/* → INTERNAL_ERROR").wait_for()
+    assert http(f"{url}/api/calendars", headers=api_headers("c-fail"))[0] == 200
+    assert http(f"{url}/api/calendars/2", headers=api_headers("c-fail"))[0] == 500
+
+
+def grid_start(page: Page) -> str | None:
+    return page.page.locator("#grid").get_attribute("data-start")
+
+
+@pytest.mark.slow
+def test_the_grid_follows_the_tenants_clock_wherever_it_is_moved_from(console_page: Page) -> None:
+    url, tenant = console_page.url, "sandbox/c-clock"
+    open_fresh(console_page, tenant)
+    assert grid_start(console_page) == NOW[:10]
+
+    # Frozen with rebase from the console: the grid shows the new today's week, with its slots.
+    console_page.page.fill("#freeze-at", "2031-01-15T10:00")
+    console_page.page.check("#rebase")
+    console_page.page.get_by_role("button", name="Freeze").click()
+    console_page.page.wait_for_selector('#grid[data-start="2031-01-15"] [data-slot-id]')
+    assert console_page.page.locator("#grid .no-week").count() == 0
+    assert "today" in console_page.page.locator("#grid .day.today").inner_text()
+
+    # Moved by another client (a test, a script): the console sees it by itself.
+    status, _ = http(f"{url}/__mock/clock/advance", "POST", {"by": "1w", "tenant": tenant, "rebase": True})
+    assert status == 200
+    console_page.page.wait_for_selector('#grid[data-start="2031-01-22"] [data-slot-id]', timeout=6000)
+    status, _ = http(f"{url}/__mock/clock/freeze", "POST", {"at": NOW, "tenant": tenant, "rebase": True})
+    assert status == 200
+    console_page.page.wait_for_selector(f'#grid[data-start="{NOW[:10]}"] [data-slot-id]', timeout=6000)
+    # A week the person chose stays until the clock moves: then the grid goes to the new today.
+    console_page.page.get_by_role("button", name="Next week").click()
+    console_page.page.wait_for_selector('#grid[data-start="2025-06-14"]')
+    console_page.page.get_by_role("button", name="Advance the clock one day").click()
+    console_page.page.wait_for_selector('#grid[data-start="2025-06-08"]')
+
+
+@pytest.mark.slow
+def test_calendars_are_listed_by_the_control_api_whatever_their_ids(console_page: Page) -> None:
+    url = console_page.url
+    tenant = "sandbox/c-ids"
+    _, export = http(f"{url}/__mock/dataset?tenant=sandbox/default")
+    dataset = export["data"]
+    renumber = {2: 7, 4: 120}
+    for record in (*dataset["tables"]["calendars"], *dataset["tables"]["slots"]):
+        record["calendar_id"] = renumber.get(record["calendar_id"], record["calendar_id"])
+    status, body = http(f"{url}/__mock/dataset?tenant={tenant}", "PUT", dataset)
+    assert status == 200, body
+    ids = sorted(calendar["calendar_id"] for calendar in dataset["tables"]["calendars"])
+    assert ids == [1, 3, 5, 7, 120]
+
+    answers: list[tuple[int, str]] = []
+    console_page.page.on("response", lambda response: answers.append((response.status, response.url)))
+    console_page.open(tenant)
+    tabs = console_page.page.locator("#calendars [role=tab]")
+    assert sorted(int(tab.get_attribute("data-calendar-id")) for tab in tabs.all()) == ids
+    console_page.page.locator("#calendar-tab-120").click()
+    console_page.page.wait_for_selector('#grid[data-calendar-id="120"]')
+    assert [answer for answer in answers if answer[0] == 404] == []
+    assert not [
+        u for _, u in answers if "/__mock/week" in u and "calendar_id=120" not in u and "calendar_id=1&" not in u
+    ]
+
+
+def run_curl(command: str) -> int:
+    """Run a command as a person pastes it in a shell; the answer's HTTP status."""
+    done = subprocess.run(
+        ["bash", "-c", command + " -o /dev/null -w '%{http_code}'"], capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+@pytest.mark.slow
+def test_copy_as_curl_replays_the_call_with_the_token_masked_unless_asked(console_page: Page) -> None:
+    url, tenant = console_page.url, "sandbox/c-curl"
+    open_fresh(console_page, tenant)
+    # A booking that failed once (a rule), with a body, a query and the token in a header.
+    status, _ = http(
+        f"{url}/__mock/rules",
+        "POST",
+        {"method": "POST", "path": "/api/appointment", "error_code": "SLOT_UNAVAILABLE", "times": 1, "tenant": tenant},
+    )
+    assert status == 200
+    slot_id = free_slot(url, tenant)
+    booking = {
+        "calendar_id": 1,
+        "slot_id": slot_id,
+        "client_firstname": "Zoé",
+        "client_lastname": "L'Hôte",
+        "client_email": "zoe@example.com",
+        "client_phone": "+33123456789",
+    }
+    status, _ = http(f"{url}/api/appointment?format=json", "POST", booking, api_headers("c-curl"))
+    assert status == 409
+
+    entry = console_page.page.locator("#feed-list button.entry", has_text="SLOT_UNAVAILABLE").first
+    entry.wait_for()
+    entry.click()
+    console_page.page.get_by_role("button", name="Copy as curl").click()
+    field = console_page.page.locator("#curl-text")
+    field.wait_for()
+    masked = field.input_value()
+    assert "<access-token>" in masked and DEFAULT_TOKEN not in masked
+    assert masked.startswith("curl ") and "-X POST" in masked and "?format=json" in masked
+    assert "X-Mock-Tenant: c-curl" in masked and "L'\\''Hôte" in masked
+    assert run_curl(masked) == 401, "the placeholder is not a token"
+    assert DEFAULT_TOKEN not in console_page.page.content()
+
+    # In clear: the console does not know the token until the person gives it (kept in the tab).
+    console_page.page.check("#curl-clear")
+    assert "does not know the token of sandbox" in console_page.page.locator("#curl-note").inner_text()
+    assert "<access-token>" in field.input_value()
+    console_page.page.fill("#curl-token", DEFAULT_TOKEN)
+    clear = field.input_value()
+    assert DEFAULT_TOKEN in clear and "<access-token>" not in clear
+    assert run_curl(clear) == 200, "the replay books the slot the rule refused once"
+    _, week = http(f"{url}/__mock/week?calendar_id=1&tenant={tenant}")
+    booked = next(slot for slot in week["data"]["slots"] if slot["slot_id"] == slot_id)
+    assert booked["appointments"][0]["client_name"] == "Zoé L'Hôte"
+    console_page.shot("curl")

@@ -2,8 +2,8 @@
 
 The page is plain HTML, CSS and ES modules shipped in ``console/static/`` (no build step, nothing loaded
 from the network: its Content-Security-Policy allows this server only). Everything it shows and changes
-goes through the public control API (``/__mock/about``, ``/tenants``, ``/week``, ``/journal/stream``,
-``/rules``, ``/scenarios``, ``/clock``, ``/reset``), so a script can do all that the console does.
+goes through the public control API (``/__mock/about``, ``/tenants``, ``/calendars``, ``/week``, ``/journal/stream``,
+``/journal/count``, ``/rules``, ``/scenarios``, ``/clock``, ``/reset``), so a script can do all that the console does.
 
 Like Swagger UI's page (mockserver/openapi.py), the page and its files are served with the control API
 and gone with it, but never need the admin token themselves: they hold no data. The calls the page makes
@@ -33,6 +33,10 @@ ASSETS = {
     "week.js": "text/javascript; charset=utf-8",
     "feed.js": "text/javascript; charset=utf-8",
     "controls.js": "text/javascript; charset=utf-8",
+    "curl.js": "text/javascript; charset=utf-8",
+    "identity.js": "text/javascript; charset=utf-8",
+    "login.js": "text/javascript; charset=utf-8",
+    "unauthenticated.js": "text/javascript; charset=utf-8",
     "dom.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }

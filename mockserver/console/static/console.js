@@ -5,15 +5,19 @@ import * as api from "./api.js";
 import * as controls from "./controls.js";
 import { $, addDays, dayLabel, fill, h } from "./dom.js";
 import { Feed } from "./feed.js";
-import { follow } from "./stream.js";
+import * as identity from "./identity.js";
+import { setUpLogin } from "./login.js";
+import { follow, pauseWhenHidden } from "./stream.js";
+import * as unauth from "./unauthenticated.js";
 import { renderGrid, renderSlot, renderTabs } from "./week.js";
 
 const POLL_MS = 15000; // a safety net for changes the journal does not show (control calls from elsewhere)
+const WATCH_MS = 2000; // the clock and the count of calls without credentials: small reads, seen soon
 const LIVE_DELAY_MS = 150; // gathers a burst of bookings into one re-fetch
 const HISTORY_SECONDS = 3600; // how far back the feed starts (the stream sends at most its buffer, 500)
 
 const state = {
-  tenant: null,
+  tenant: null, // a tenant's id, or unauth.VIEW for the calls no tenant owns
   generation: 0, // bumped on every tenant change: answers for an earlier tenant are dropped
   about: null,
   aboutAt: 0,
@@ -21,6 +25,9 @@ const state = {
   calendars: [],
   calendarId: null,
   weekStart: null, // null: the tenant's today
+  today: null, // the tenant's today as the last week answer gave it: a change means its clock moved
+  clockSign: null, // what the last clock read said (mode, frozen instant, offset, data window)
+  unauthCount: null, // calls without valid credentials (null: this server does not let us count them)
   week: null,
   slotId: null,
   rules: [],
@@ -30,6 +37,7 @@ const state = {
 const el = {
   tenant: $("#tenant"),
   identity: $("#identity"),
+  version: $("#about-version").textContent, // the page's own, for the view that shows no tenant
   clock: $("#clock-now"),
   clockWarning: $("#clock-warning"),
   connection: $("#connection"),
@@ -42,9 +50,15 @@ const el = {
   noRules: $("#no-rules"),
   toast: $("#toast"),
   login: $("#login"),
+  controls: $("#controls"),
+  week: $("#week"),
+  unauthBadge: $("#unauth"),
+  unauthNote: $("#unauth-note"),
+  feedTitle: $("#feed-title"),
+  feedEmpty: $("#feed-empty"),
 };
 
-const feed = new Feed($("#feed-list"), $("#entry-detail"), $("#feed-empty"));
+const feed = new Feed($("#feed-list"), $("#entry-detail"), el.feedEmpty);
 let stream = null;
 const timers = {};
 
@@ -68,6 +82,8 @@ function hush() {
 
 /** Whether an answer still belongs to the tenant on screen. */
 const current = (generation) => generation === state.generation;
+/** Whether a tenant is on screen (not the view of the calls without credentials). */
+const onTenant = () => state.tenant !== null && state.tenant !== unauth.VIEW;
 
 const tickets = {};
 /** A new request of a kind; the returned check says whether it is still the newest of its kind (an answer
@@ -80,26 +96,13 @@ function ticket(kind) {
 // -- identity -------------------------------------------------------------------------------------
 
 function renderIdentity() {
-  const about = state.about;
-  if (!about) return;
   const row = state.tenants.find((t) => t.tenant === state.tenant);
-  const seed = row?.seed ?? about.seed;
-  const item = (name, value, id) => h("div", { class: "fact" }, h("dt", {}, name), h("dd", id ? { id } : {}, String(value)));
-  fill(
-    el.identity,
-    item("version", about.version, "about-version"),
-    item("seed", seed, "about-seed"),
-    item("environment", about.environment, "about-environment"),
-    item("account", state.tenant.split("/")[0], "about-account"),
-  );
+  identity.renderIdentity(el, state.about, row, state.tenant, el.version);
   tickClock();
-  const warning = about.clock?.warning;
-  el.clockWarning.hidden = !warning;
-  el.clockWarning.textContent = warning ? `⚠ ${warning}` : "";
 }
 
 function tickClock() {
-  el.clock.textContent = state.about ? controls.clockText(state.about.clock, state.aboutAt) : "";
+  el.clock.textContent = state.about ? identity.clockText(state.about.clock, state.aboutAt) : "";
 }
 
 async function refreshAbout(generation = state.generation) {
@@ -109,6 +112,7 @@ async function refreshAbout(generation = state.generation) {
   state.about = about;
   state.aboutAt = performance.now();
   state.presets = about.presets;
+  state.clockSign = clockSign(about.clock);
   renderIdentity();
   controls.prefillFreeze($("#freeze-at"), about.clock);
 }
@@ -119,33 +123,35 @@ async function refreshTenants() {
   const names = rows.map((row) => row.tenant);
   if (state.tenant && !names.includes(state.tenant)) names.push(state.tenant);
   names.sort();
+  if (state.unauthCount !== null) names.unshift(unauth.VIEW);
   const shown = [...el.tenant.options].map((option) => option.value);
   // Redrawn only when the list changed: this runs when the picker gets focus, just before it opens.
   if (names.join("\n") !== shown.join("\n")) {
     fill(
       el.tenant,
-      names.map((name) => h("option", { value: name }, name)),
+      names.map((name) => h("option", { value: name }, name === unauth.VIEW ? unauth.optionText(state.unauthCount) : name)),
     );
   }
   el.tenant.value = state.tenant;
 }
 
+/** The count of calls without valid credentials, on the badge and in the picker. */
+async function refreshUnauthCount() {
+  const count = await unauth.count();
+  const offered = state.unauthCount !== null;
+  state.unauthCount = count;
+  unauth.renderBadge(el.unauthBadge, count, state.tenant === unauth.VIEW);
+  const option = [...el.tenant.options].find((o) => o.value === unauth.VIEW);
+  if (option) option.textContent = unauth.optionText(count);
+  if (offered !== (count !== null)) await refreshTenants();
+}
+
 // -- calendars and the week ------------------------------------------------------------------------
 
 async function loadCalendars(generation) {
-  // The control API has no calendar list yet; GET /__mock/week names a calendar, so calendars are read from
-  // it, id after id, until the first one that does not exist (the dataset numbers them 1, 2, ...). Never
-  // /api/calendars: the console's own calls must not enter the journal, meet rules, or use up a "next call".
-  const calendars = [];
-  for (let id = 1; id <= 200; id++) {
-    try {
-      const week = await api.get("week", { tenant: state.tenant, calendar_id: id, days: 1 });
-      calendars.push(week.calendar);
-    } catch (error) {
-      if (error.code === "RESOURCE_NOT_FOUND") break;
-      throw error;
-    }
-  }
+  // GET /__mock/calendars, never /api/calendars: the console's own calls must not enter the journal, meet
+  // rules, or use up a "next call". Ids need not be contiguous (an imported dataset numbers them as it likes).
+  const { calendars } = await api.get("calendars", { tenant: state.tenant });
   if (!current(generation)) return;
   state.calendars = calendars;
   if (!calendars.some((c) => c.calendar_id === state.calendarId)) state.calendarId = calendars[0]?.calendar_id ?? null;
@@ -158,13 +164,18 @@ async function refreshWeek(generation = state.generation) {
     return;
   }
   const newest = ticket("week");
-  const week = await api.get("week", {
-    tenant: state.tenant,
-    calendar_id: state.calendarId,
-    start: state.weekStart,
-    days: 7,
-  });
+  const asked = state.weekStart;
+  const week = await api.get("week", { tenant: state.tenant, calendar_id: state.calendarId, start: asked, days: 7 });
   if (!current(generation) || !newest()) return;
+  const moved = state.today !== null && week.today !== state.today;
+  state.today = week.today;
+  if (moved && asked !== null) {
+    // The tenant's clock went to another day (a freeze, an advance, real time; from here or from elsewhere):
+    // the grid follows it to the new today's week, where a rebased dataset has its slots.
+    Object.assign(state, { weekStart: null, slotId: null });
+    await refreshWeek(generation);
+    return;
+  }
   state.week = week;
   state.weekStart = week.start;
   el.grid.dataset.start = week.start;
@@ -199,6 +210,16 @@ function moveWeek(days) {
 
 // -- rules and presets -----------------------------------------------------------------------------
 
+/** GET /__mock/clock: a change made by another client (a script, a test, another tab) shows here too. */
+async function watchClock(generation = state.generation) {
+  const clock = await api.get("clock", { tenant: state.tenant });
+  if (!current(generation) || state.clockSign === null || clockSign(clock) === state.clockSign) return;
+  await Promise.all([refreshAbout(generation), refreshWeek(generation)]);
+}
+
+/** What identifies a clock setting (a real or shifted clock's instant moves; this does not). */
+const clockSign = (clock) => [clock.mode, clock.frozen_at, clock.offset_seconds, clock.data_from].join(" ");
+
 async function refreshRules(generation = state.generation) {
   const newest = ticket("rules");
   const rules = await api.get("rules", { tenant: state.tenant });
@@ -218,6 +239,10 @@ function showConnection(status) {
 
 function onEntry(entry) {
   feed.add(entry);
+  if (!onTenant()) {
+    soon("unauth", () => refreshUnauthCount().catch(failed)); // the badge counts what the view shows
+    return;
+  }
   // A booking, move or cancellation: the grid follows (POST /api/appointment, PUT /api/appointment/{id}).
   if (entry.method !== "GET" && entry.path.startsWith("/api/appointment")) soon("week", () => refreshWeek().catch(failed));
   if (entry.rule_id !== null && entry.rule_id !== undefined) soon("rules", () => refreshRules().catch(failed), 300);
@@ -237,7 +262,7 @@ function openStream(generation) {
   // The recent past comes from the stream itself (``since``), not from GET /__mock/journal: the stream sends
   // entries once every worker has committed them, in order, so resuming after the last one leaves no gap.
   stream = follow({
-    tenant: state.tenant,
+    filters: onTenant() ? { tenant: state.tenant } : unauth.FILTERS,
     after: lastSeen,
     since: HISTORY_SECONDS,
     onEntry: (entry) => {
@@ -255,34 +280,24 @@ function openStream(generation) {
   });
 }
 
-// An open stream holds a server worker (gunicorn sync workers serve one request at a time): a tab left in
-// the background for a while lets its worker go, and catches up from where it stopped when shown again.
-// Not at once: a closed stream keeps its worker until the server next writes to it (a heartbeat, 5 s), so a
-// quick look at another tab must not cost a reconnection.
-const PAUSE_AFTER_MS = 30000;
-document.addEventListener("visibilitychange", () => {
-  if (document.body.dataset.ready !== "true") return; // the first tenant is still loading
-  clearTimeout(timers.pause);
-  if (document.visibilityState === "hidden") {
-    timers.pause = setTimeout(() => {
-      if (document.visibilityState !== "hidden" || !stream) return;
-      stream.close();
-      stream = null;
-      showConnection("paused");
-    }, pauseAfterMs());
-  } else if (!stream) {
-    openStream(state.generation);
-  }
+pauseWhenHidden({
+  ready: () => document.body.dataset.ready === "true", // not while the first tenant is still loading
+  pause: () => {
+    if (!stream) return;
+    stream.close();
+    stream = null;
+    showConnection("paused");
+  },
+  resume: () => stream || openStream(state.generation),
 });
-
-/** The pause delay; a test may shorten it (sessionStorage "tap4book-mock.pause-after-ms"). */
-function pauseAfterMs() {
-  return Number(sessionStorage.getItem("tap4book-mock.pause-after-ms")) || PAUSE_AFTER_MS;
-}
 
 // -- tenant ----------------------------------------------------------------------------------------
 
 function remember() {
+  if (!onTenant()) {
+    history.replaceState(null, "", `#view=${unauth.VIEW}`);
+    return;
+  }
   const params = new URLSearchParams({ tenant: state.tenant });
   if (state.calendarId !== null) params.set("calendar", state.calendarId);
   history.replaceState(null, "", `#${params}`);
@@ -291,12 +306,22 @@ function remember() {
 async function selectTenant(tenant) {
   state.generation += 1;
   const generation = state.generation;
-  Object.assign(state, { tenant, week: null, slotId: null, weekStart: null, rules: [], calendars: [] });
-  document.title = `${tenant} · tap4book-mock console`;
+  Object.assign(state, { tenant, week: null, slotId: null, weekStart: null, today: null, clockSign: null });
+  Object.assign(state, { rules: [], calendars: [] });
+  const isTenant = onTenant();
+  document.title = `${isTenant ? tenant : unauth.LABEL} · tap4book-mock console`;
+  unauth.showView(el, !isTenant, state.unauthCount);
   el.grid.dataset.tenant = tenant;
   $("#feed-list").dataset.tenant = tenant;
   fill(el.grid, h("p", { class: "muted" }, "Loading…"));
   await refreshTenants();
+  if (!isTenant) {
+    state.about = null;
+    renderIdentity();
+    remember();
+    startFeed(generation);
+    return;
+  }
   await refreshAbout(generation);
   await loadCalendars(generation);
   remember();
@@ -325,33 +350,13 @@ const consoleApi = {
   },
 };
 
-// -- the admin token prompt ------------------------------------------------------------------------
-
-function askForToken(reason) {
-  const form = $("#login-form");
-  const input = $("#admin-token");
-  $("#login-error").textContent = reason;
-  input.value = "";
-  if (!el.login.open) el.login.showModal();
-  input.focus();
-  return new Promise((resolve) => {
-    form.onsubmit = (event) => {
-      event.preventDefault();
-      const token = input.value;
-      if (!token) return;
-      el.login.close();
-      resolve(token);
-    };
-  });
-}
-
 // -- start -----------------------------------------------------------------------------------------
 
 function start() {
-  api.setTokenPrompt(askForToken);
-  el.login.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without it
+  setUpLogin(el.login);
   const codes = JSON.parse($("#error-codes").textContent);
-  controls.setUpFailNext($("#fail-code"), $("#fail-next"), codes, consoleApi);
+  const failNext = { method: $("#fail-method"), path: $("#fail-path"), code: $("#fail-code"), button: $("#fail-next") };
+  controls.setUpFailNext(failNext, codes, consoleApi);
   controls.setUpClock(
     {
       freezeAt: $("#freeze-at"),
@@ -376,9 +381,14 @@ function start() {
   el.tenant.onfocus = () => refreshTenants().catch(failed);
   setInterval(tickClock, 1000);
   setInterval(() => {
-    if (document.visibilityState !== "visible" || !state.tenant) return;
+    if (document.visibilityState !== "visible" || !onTenant()) return;
     Promise.all([refreshWeek(), refreshRules(), refreshAbout()]).catch(failed);
   }, POLL_MS);
+  setInterval(() => {
+    if (document.visibilityState !== "visible" || !state.tenant) return;
+    Promise.all([refreshUnauthCount(), onTenant() && watchClock()]).catch(failed);
+  }, WATCH_MS);
+  el.unauthBadge.onclick = () => selectTenant(unauth.VIEW).catch(failed);
 
   const wanted = new URLSearchParams(location.hash.slice(1));
   const calendar = Number(wanted.get("calendar"));
@@ -386,7 +396,9 @@ function start() {
   (async () => {
     // "default": the default account's default tenant, named without a server-wide call (a server started
     // with --no-server-wide-control refuses those).
-    const tenant = wanted.get("tenant") || (await api.get("about", { tenant: "default" })).tenant;
+    await refreshUnauthCount();
+    const view = wanted.get("view") === unauth.VIEW ? unauth.VIEW : null;
+    const tenant = view || wanted.get("tenant") || (await api.get("about", { tenant: "default" })).tenant;
     await selectTenant(tenant);
     document.body.dataset.ready = "true"; // for the browser tests: the first tenant is on screen
   })().catch(failed);

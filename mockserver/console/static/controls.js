@@ -59,18 +59,31 @@ async function togglePreset(name, isOn, tenant) {
   return `${name} on${added}`;
 }
 
-/** "The next call fails with": a select of every code a rule can answer ([[code, status], ...]), and its button. */
-export function setUpFailNext(select, button, codes, console_) {
+const ANY = "any";
+
+/** "The next METHOD PATH fails with CODE": one rule that fires once. Aimed at one call, by default the next
+ * booking, so that a front end's refresh GET in between does not take the failure meant for the booking.
+ * ``codes``: every code a rule can answer ([[code, status], ...]). */
+export function setUpFailNext({ method, path, code, button }, codes, console_) {
   fill(
-    select,
-    codes.map(([code, status]) => h("option", { value: code }, `${code} (${status})`)),
+    code,
+    codes.map(([name, status]) => h("option", { value: name }, `${name} (${status})`)),
   );
-  select.value = "INTERNAL_ERROR";
+  code.value = "INTERNAL_ERROR";
+  fill(
+    method,
+    ["POST", "GET", "PUT", "DELETE", ANY].map((name) => h("option", { value: name }, name)),
+  );
+  method.value = "POST";
+  path.value = "/api/appointment";
   button.onclick = () =>
     console_.act("fail next call", async () => {
-      const code = select.value;
-      const rule = await api.post("rules", { error_code: code, times: 1, tenant: console_.state.tenant });
-      return `Rule ${rule.id}: the next API call of ${console_.state.tenant} fails with ${code}`;
+      const tenant = console_.state.tenant;
+      const rule = { path: path.value.trim() || "/api/*", error_code: code.value, times: 1, tenant };
+      if (method.value !== ANY) rule.method = method.value;
+      const made = await api.post("rules", rule);
+      const what = `${rule.method || "call to"} ${rule.path}`;
+      return `Rule ${made.id}: the next ${what} of ${tenant} fails with ${rule.error_code}`;
     });
 }
 
@@ -92,13 +105,6 @@ export function setUpClock(elements, console_) {
       // The tenant follows the server's clock again, which is frozen itself on a server started with --now.
       return said(clock, clock.mode === "real" ? "back to real time" : "back to the server's clock");
     });
-}
-
-/** The clock as the header shows it; a real or shifted clock ticks. */
-export function clockText(clock, fetchedAt) {
-  if (!clock) return "";
-  const elapsed = clock.mode === "frozen" ? 0 : (performance.now() - fetchedAt) / 1000;
-  return `${parisTime(clock.epoch + elapsed)} · ${clock.mode}`;
 }
 
 export function prefillFreeze(input, clock) {

@@ -1,6 +1,7 @@
 // The live request feed: one line per API request of the tenant, newest first, and the whole request and
 // answer of the chosen one (tokens arrive masked: the journal masks them before it stores anything).
 
+import { curlPanel } from "./curl.js";
 import { arrival, fill, h, showBody, STATUS_SIGN, statusClass } from "./dom.js";
 
 const MAX_SHOWN = 300;
@@ -97,6 +98,7 @@ export class Feed {
         ` ${entry.method} ${entry.path}`,
       ),
       entry.hint ? h("p", { class: "hint-box" }, h("strong", {}, "Hint: "), h("span", { class: "hint-text" }, entry.hint)) : null,
+      curlPanel(entry),
       h(
         "dl",
         { class: "facts" },

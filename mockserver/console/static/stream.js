@@ -6,11 +6,12 @@
 import { adminHeaders, controlUrl, isAuthFailure, login } from "./api.js";
 
 /**
- * Follow one tenant's journal. Calls onEntry(entry) for each new entry, in journal order, onDropped(info)
- * when the server skipped entries for a slow reader, and onState("connecting" | "live" | "retrying").
- * ``after``: resume after this entry id (none: from ``since`` seconds back). Returns {close()}.
+ * Follow the journal entries that match ``filters`` (the journal's query: {tenant} for one tenant's calls,
+ * {unauthenticated: "true"} for the calls no tenant owns). Calls onEntry(entry) for each new entry, in journal
+ * order, onDropped(info) when the server skipped entries for a slow reader, and onState("connecting" | "live" |
+ * "retrying"). ``after``: resume after this entry id (none: from ``since`` seconds back). Returns {close()}.
  */
-export function follow({ tenant, after = null, since = 2, onEntry, onDropped = () => {}, onState = () => {} }) {
+export function follow({ filters, after = null, since = 2, onEntry, onDropped = () => {}, onState = () => {} }) {
   const abort = new AbortController();
   let lastId = after;
   let retryMs = 1000;
@@ -30,7 +31,7 @@ export function follow({ tenant, after = null, since = 2, onEntry, onDropped = (
 
   async function readOnce() {
     const headers = { Accept: "text/event-stream", ...adminHeaders() };
-    const query = { tenant };
+    const query = { ...filters };
     if (lastId) headers["Last-Event-ID"] = lastId;
     else query.since = since;
     const response = await fetch(controlUrl("journal/stream", query), { headers, signal: abort.signal, cache: "no-store" });
@@ -97,4 +98,29 @@ export function follow({ tenant, after = null, since = 2, onEntry, onDropped = (
       abort.abort();
     },
   };
+}
+
+// An open stream holds a server worker thread for as long as it is open: a tab left in the background for a
+// while lets it go, and catches up from where it stopped when shown again. Not at once: a closed stream keeps
+// its place until the server next writes to it (a heartbeat, 5 s), so a quick look at another tab must not
+// cost a reconnection.
+const PAUSE_AFTER_MS = 30000;
+
+/** Call pause() once the page has been hidden a while, resume() when it is shown again. */
+export function pauseWhenHidden({ ready, pause, resume }) {
+  let timer = null;
+  document.addEventListener("visibilitychange", () => {
+    if (!ready()) return;
+    clearTimeout(timer);
+    if (document.visibilityState === "hidden") {
+      timer = setTimeout(() => document.visibilityState === "hidden" && pause(), pauseAfterMs());
+    } else {
+      resume();
+    }
+  });
+}
+
+/** The pause delay; a test may shorten it (sessionStorage "tap4book-mock.pause-after-ms"). */
+function pauseAfterMs() {
+  return Number(sessionStorage.getItem("tap4book-mock.pause-after-ms")) || PAUSE_AFTER_MS;
 }
