@@ -14,7 +14,7 @@ each hand-over to a thread on another CPU costs more than the call (measured on 
   up to the limit + 1 byte; ``CONTENT_LENGTH`` becomes what was read (and a chunked body loses its
   ``Transfer-Encoding``), so a chunked body over the limit is refused by werkzeug with the same 413
   envelope as one announced by Content-Length, instead of being cut at the limit (issue 15, item 9);
-* ...by ``BodyReaders``, with a timeout and a cap (``Readers`` below says why and how): a body that stalls is
+* ...by ``BodyReaders``, with a timeout and a cap (``BodyReaders`` below says why and how): a body that stalls is
   answered 400 INVALID_JSON after ``--body-timeout`` seconds, and stalled bodies can never hold every
   request thread;
 * unless ``--cpu-affinity off``, the threads that run the app are pinned to one CPU, chosen at start:
@@ -132,7 +132,7 @@ def _pick_cpu(setting: str) -> set[int] | None:
 
 READ_SIZE = 65536  # granian's read(n) returns once n bytes (or the end) arrived: the unit of "progress"
 STALLED = 0.5  # seconds without progress after which a read counts as stalled (a live one moves in milliseconds)
-SPOOL_ABOVE = 1 << 20
+SPOOL_ABOVE = 1 << 20  # a body larger than this waits in a temporary file (a dataset import: up to 128 MiB)
 POLL = 0.05  # how often a body waiting for a reader looks again whether the busy ones are all stalled
 
 
