@@ -120,6 +120,11 @@ def _pagination_headers(envelope: Mapping[str, Any]) -> dict[str, str]:
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def assembled_json(text: str) -> Any:
+    """A value already written as JSON (by SQLite: store/queries/paging.py's json_page), embedded as it is."""
+    return orjson.Fragment(text)
+
+
 def to_json(envelope: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON, keys in order. orjson writes the same bytes as the standard encoder set up like
     ``_json`` (tests/test_formats.py holds it), a dozen times faster; anything it refuses (an integer past 64

@@ -206,3 +206,32 @@ def test_json_answers_are_the_standard_encoders_bytes(api):
     for sample in samples:
         assert to_json(sample) == standard.encode(sample).encode()
     assert to_json({"huge": 2**70}) == b'{"huge":1180591620717411303424}'  # past orjson: the fallback
+
+
+def test_a_list_assembled_by_sqlite_is_the_standard_encoders_bytes(app, api):
+    """The appointment list's JSON is written by SQLite (store/queries/paging.py's json_page), not by orjson
+    from Python rows: for every text a client's name may hold, its bytes must be those the standard encoder
+    writes of the same rows (and the XML of the same page must hold the same values)."""
+    import json
+
+    from mockserver.store.sqlite import transaction
+
+    hostile = "L'Hôte «ça» 🎉 \u0001\u001f\"\\/\u2028\t\n\x7f\b\f\r"
+    sandbox = app.extensions["tap4book"]
+    first = api.data("/api/appointments", per_page=1)[0]
+    conn = sandbox.db(sandbox.default_tenant)
+    with transaction(conn):
+        conn.execute("UPDATE clients SET firstname = ? WHERE client_id = ?", (hostile, first["client_id"]))
+    standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for page in (1, 2):
+        answer = api.get("/api/appointments", per_page=50, page=page)
+        document = json.loads(answer.get_data())
+        assert answer.get_data() == standard.encode(document).encode()
+        assert len(document["data"]) == 50
+    listed = api.data("/api/appointments", per_page=1)[0]
+    assert listed["client_firstname"] == hostile
+    detail = api.data(f"/api/appointments/{listed['appointment_id']}", scope="detail")  # rows read by Python
+    assert list(listed.items()) == list(detail.items())
+    xml = etree.fromstring(api.get("/api/appointments", per_page=50, format="xml").get_data())
+    json_ids = [row["appointment_id"] for row in api.data("/api/appointments", per_page=50)]
+    assert [int(text) for text in xml.xpath("//appointment/appointment_id/text()")] == json_ids

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver import render
 from mockserver.answer import Answer
 from mockserver.api import params
 from mockserver.api.routes import Routes
@@ -35,11 +36,12 @@ def _listing(calendar_id: int | None, message: str, meta: dict[str, Any] | None 
     where = _filter(calendar_id)
     page, per_page = params.paging(current_call().args)
     call = current_call()
-    rows, total = appointments.list_appointments(call.db(), where, page, per_page)
+    as_json = call.fmt == "json"
+    rows, total = appointments.list_appointments(call.db(), where, page, per_page, as_json=as_json)
     if not total and (where.date_from or where.date_to):
         call.empty_range_hint(where.date_from, where.date_to, ("date_from", "date_to"))
     return ok(
-        rows,
+        render.assembled_json(rows) if isinstance(rows, str) else rows,
         message,
         item="appointment",
         columns=appointments.APPOINTMENT_FIELDS,

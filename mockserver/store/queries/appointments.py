@@ -9,7 +9,7 @@ from typing import Any
 
 from mockserver.errors import ResourceNotFound
 from mockserver.store.queries.calendars import calendar_row
-from mockserver.store.queries.paging import one_page, where_clause
+from mockserver.store.queries.paging import json_page, one_page, where_clause
 
 APPOINTMENT_FIELDS = (
     "appointment_id",
@@ -70,12 +70,26 @@ class AppointmentFilter:
 
 
 def list_appointments(
-    conn: sqlite3.Connection, where: AppointmentFilter, page: int, per_page: int
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of appointments; a calendar filter must name a calendar (CALENDAR_NOT_FOUND otherwise)."""
+    conn: sqlite3.Connection, where: AppointmentFilter, page: int, per_page: int, *, as_json: bool = False
+) -> tuple[list[dict[str, Any]] | str, int]:
+    """A page of appointments (``as_json``: the JSON array text); a calendar filter must name a calendar
+    (CALENDAR_NOT_FOUND otherwise)."""
     if where.calendar_id is not None:
         calendar_row(conn, where.calendar_id)
     clauses, params = where.sql()
+    if as_json:
+        return json_page(
+            conn,
+            APPOINTMENT_FIELDS,
+            _APPOINTMENT_COLUMNS,
+            _APPOINTMENT_SOURCE,
+            where_clause(clauses),
+            "a.start_ts, a.appointment_id",
+            params,
+            page,
+            per_page,
+            count_source="appointments a",
+        )
     rows, total = one_page(
         conn,
         _APPOINTMENT_COLUMNS,
