@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import NamedTuple
 
 import orjson
@@ -29,6 +30,7 @@ MEMO_BODY = 1024  # larger bodies are not remembered (hashing them would cost wh
 
 Hide = Callable[[str], str]
 Pairs = list[tuple[str, str]]
+Clean = Callable[[bytes], bool]
 
 
 def mask(value: str) -> str:
@@ -36,6 +38,7 @@ def mask(value: str) -> str:
     return value[:4] + "…" if len(value) > SHORTEST_SECRET else "…"
 
 
+@lru_cache(maxsize=1024)  # the same few header and parameter names, on every request
 def secret_name(name: str) -> bool:
     return name.lower().replace("_", "-") in SECRET_NAMES
 
@@ -62,7 +65,8 @@ class Masking:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = _longest_first({secret.lower() for secret in secrets if len(secret) >= SHORTEST_SECRET})
-        self._pattern = _alternation(self.secrets)
+        self._known = set(self.secrets)
+        self._default = _hider_of(self.secrets)  # the masking of a call that sends no secret of its own
         # The same call again (a client polling, a cached answer) is kept the same way: remembered, it costs a
         # dictionary lookup instead of a masking pass over every part.
         self._recent: dict[tuple[object, ...], Kept] = {}
@@ -96,7 +100,7 @@ class Masking:
     def _keep(
         self, path: str, query: Pairs, headers: Pairs, body: bytes, hint: str | None, answer: bytes
     ) -> tuple[Kept, int]:
-        hide, longest = self._hider(query, headers)
+        hide, longest, clean = self._hider(query, headers)
 
         def text(value: str, limit: int) -> str:
             return hide(value[: limit + longest])[:limit]
@@ -119,38 +123,41 @@ class Masking:
             path=text(path, PATH_LIMIT),
             query=orjson.dumps(shown_query).decode(),
             headers=orjson.dumps(shown_headers).decode(),
-            body=_bytes_kept(body, BODY_LIMIT, hide, longest),
+            body=_bytes_kept(body, BODY_LIMIT, hide, longest, clean),
             hint=hide(hint) if hint else hint,
-            answer=_bytes_kept(answer, ANSWER_LIMIT, hide, longest),
+            answer=_bytes_kept(answer, ANSWER_LIMIT, hide, longest, clean),
         )
         return kept, longest
 
-    def _hider(self, query: list[tuple[str, str]], headers: list[tuple[str, str]]) -> tuple[Hide, int]:
+    def _hider(self, query: Pairs, headers: Pairs) -> tuple[Hide, int, Clean]:
         """A function that masks every secret in a text (the known tokens, and the values this request sent
-        under a secret name), and the length of the longest. Most texts hold none: a substring test of the
-        lower-cased text is much cheaper than the pattern over it."""
+        under a secret name), the length of the longest, and a test that some bytes hold none of them. Most
+        texts hold none: a substring test of the lower-cased text is much cheaper than the pattern over it."""
         found = {
             value.lower() for name, value in [*query, *headers] if len(value) >= SHORTEST_SECRET and secret_name(name)
         }
-        secrets = self.secrets
-        pattern = self._pattern
-        if not found <= set(secrets):
-            secrets = _longest_first({*secrets, *found})
-            pattern = _alternation(secrets)
-        if not secrets:
-            return (lambda text: text), 0
+        if found <= self._known:
+            return self._default
+        return _hider_of(_longest_first({*self.secrets, *found}))
 
-        shortest = len(secrets[-1])
 
-        def hide(text: str) -> str:
-            if len(text) < shortest:  # most texts (header names and values, paths): no secret fits in them
-                return text
-            lowered = text.lower()
-            if any(secret in lowered for secret in secrets):
-                return pattern.sub(lambda match: mask(match.group()), text)
+def _hider_of(secrets: list[str]) -> tuple[Hide, int, Clean]:
+    """What masks ``secrets`` (longest first): see Masking._hider."""
+    pattern = _alternation(secrets)
+    if not secrets:
+        return (lambda text: text), 0, lambda data: True
+
+    shortest = len(secrets[-1])
+
+    def hide(text: str) -> str:
+        if len(text) < shortest:  # most texts (header names and values, paths): no secret fits in them
             return text
+        lowered = text.lower()
+        if any(secret in lowered for secret in secrets):
+            return pattern.sub(lambda match: mask(match.group()), text)
+        return text
 
-        return hide, len(secrets[0])
+    return hide, len(secrets[0]), _clean_test(secrets)
 
 
 def _longest_first(secrets: set[str]) -> list[str]:
@@ -162,11 +169,28 @@ def _alternation(secrets: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(secret) for secret in secrets) or "(?!)", re.IGNORECASE)
 
 
-def _bytes_kept(data: bytes, limit: int, hide: Hide, longest: int) -> str | None:
+def _clean_test(secrets: list[str]) -> Clean:
+    """Whether some bytes hold none of the secrets, tested on the bytes (lower-casing and searching bytes costs
+    a fraction of decoding and lower-casing text: an answer is 2 KiB). Tokens are ASCII, whose case bytes
+    lower; a secret that is not ASCII leaves the test to the text."""
+    if not all(secret.isascii() for secret in secrets):
+        return lambda data: False
+    encoded = [secret.encode() for secret in secrets]
+
+    def clean(data: bytes) -> bool:
+        lowered = data.lower()
+        return not any(secret in lowered for secret in encoded)
+
+    return clean
+
+
+def _bytes_kept(data: bytes, limit: int, hide: Hide, longest: int, clean: Clean) -> str | None:
     """A body as text, masked, then cut to ``limit`` bytes of UTF-8."""
     if not data:
         return None
-    shown = hide(data[: limit + 4 * longest].decode("utf-8", "replace"))
+    seen = data[: limit + 4 * longest]
+    text = seen.decode("utf-8", "replace")
+    shown = text if clean(seen) else hide(text)
     if len(data) <= limit:
         return shown
     return shown.encode()[:limit].decode("utf-8", "ignore")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from mockserver.store.tenants import TenantConnection
@@ -45,14 +46,19 @@ def json_page(
     costs). ``columns`` is a plain comma-separated list, one per field. SQLite writes the bytes orjson would for
     the texts and integers of these tables (tests/test_formats.py compares them)."""
     total = count_rows(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
+    sql = _json_sql(fields, columns, source, where, order)
+    text = conn.execute(sql, [*params, per_page, rows_skipped(page, per_page)]).fetchone()[0]
+    return text, total
+
+
+@lru_cache(maxsize=256)  # one per list and combination of filters
+def _json_sql(fields: tuple[str, ...], columns: str, source: str, where: str, order: str) -> str:
     named = ", ".join(f"{column.strip()} AS c{i}" for i, column in enumerate(columns.split(",")))
     pairs = ", ".join(f"'{field}', c{i}" for i, field in enumerate(fields))
-    text = conn.execute(
+    return (
         f"SELECT json_group_array(json_object({pairs})) FROM"
-        f" (SELECT {named} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?)",
-        [*params, per_page, rows_skipped(page, per_page)],
-    ).fetchone()[0]
-    return text, total
+        f" (SELECT {named} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?)"
+    )
 
 
 def count_rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
