@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from mockserver import api, console, home, openapi
 from mockserver.accesslog import AccessLog
 from mockserver.answer import Answer
+from mockserver.api.routes import MatchingRule
 from mockserver.call import fail
 from mockserver.config import Config
 from mockserver.control import presets
@@ -31,7 +32,10 @@ log = logging.getLogger("tap4book.mock")
 
 
 class SandboxFlask(Flask):
-    """Flask, with the sandbox's own answers (mockserver/answer.py) accepted as view results."""
+    """Flask, with the sandbox's own answers (mockserver/answer.py) accepted as view results, and rules that
+    compile their URL builders only when used (routing.MatchingRule)."""
+
+    url_rule_class = MatchingRule
 
     def make_response(self, rv: Any) -> Response:
         if isinstance(rv, Answer):

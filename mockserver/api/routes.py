@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from werkzeug.routing import Map, Rule
 
@@ -59,7 +60,25 @@ def route_map(routes: list[Route]) -> Map:
     """The werkzeug map of the routes; its endpoints are the routes' names."""
     # As the Flask app is set up: /api/calendars/ is /api/calendars, and /api//calendars is no route at all.
     return Map(
-        [Rule(route.rule, endpoint=route.name, methods=route.methods) for route in routes],
+        [MatchingRule(route.rule, endpoint=route.name, methods=route.methods) for route in routes],
         strict_slashes=False,
         merge_slashes=False,
     )
+
+
+class MatchingRule(Rule):
+    """A werkzeug rule whose URL builder is compiled when a URL is first built, not when the rule is added.
+    Werkzeug compiles two builders per rule (Python source through ``ast`` and ``compile``): for the sandbox's
+    53 rules (these and Flask's) that was most of ``create_app``, about 10 ms of every start, while a URL is
+    built for two routes only (the documentation page's links). Relies on ``Rule._compile_builder``, a private
+    hook of werkzeug (pinned in constraints.txt; tests/test_openapi.py builds those URLs)."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., Any]:
+        compiled: list[Callable[..., Any]] = []
+
+        def build(rule: Rule, *args: Any, **kwargs: Any) -> Any:
+            if not compiled:
+                compiled.append(Rule._compile_builder(rule, append_unknown).__get__(rule, None))
+            return compiled[0](*args, **kwargs)
+
+        return build
