@@ -150,7 +150,8 @@ def test_entries_of_every_worker_arrive_once_in_order_and_tail_prints_them():
     with running("--workers", "2") as (_process, url):
         env = {**os.environ, "T4B_URL": url}
         tail = subprocess.Popen(
-            [sys.executable, "-m", "mockserver.cli", "tail", "--json", "--exit-when-idle", "3"],
+            # --since: a loaded machine may start tail after the first requests; they must still all arrive.
+            [sys.executable, "-m", "mockserver.cli", "tail", "--json", "--exit-when-idle", "3", "--since", "60"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
