@@ -12,7 +12,6 @@ import gc
 import json
 import os
 import sys
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -179,6 +178,8 @@ def _health(args: argparse.Namespace) -> int:
     url = args.url or _url_from_ready_file(args.ready_file)
     if url is None:
         return 1
+    import urllib.request  # here: every start of `serve` would pay for it (docs/performance.md, cold start)
+
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url.rstrip("/") + "/__mock/ready", timeout=args.timeout) as reply:

@@ -27,8 +27,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template_string, request, url_for
 from markupsafe import Markup
 
-from mockserver import postman
-
 bp = Blueprint("openapi", __name__, url_prefix="/__mock")
 
 SOURCE = "openapi.yaml"
@@ -163,6 +161,8 @@ def docs() -> Response:
 @bp.get("/postman.json")
 def postman_collection() -> Response:
     """GET /__mock/postman.json: the Postman collection, its baseUrl set to this server's address."""
+    from mockserver import postman  # here: 2 ms of every start, for a page few ask for
+
     collection = json.loads(postman.shipped())
     for variable in collection["variable"]:
         if variable["key"] == "baseUrl":

@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -114,6 +113,8 @@ def _reason(error: urllib.error.HTTPError) -> str:
 
 def _events(url: str, headers: dict[str, str], idle: float | None) -> Iterator[tuple[str, str | None, str]]:
     """(event, id, data) of each Server-Sent Event; TimeoutError once nothing came for ``idle`` seconds."""
+    import urllib.request  # here: the command line loads this module for `serve` too, which never needs it
+
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(url, headers=headers)
     with opener.open(request, timeout=idle if idle else 60) as stream:

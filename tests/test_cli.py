@@ -229,3 +229,16 @@ def test_two_workers_start_without_a_granian_warning():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_serve_loads_no_module_only_other_commands_or_pages_need():
+    """Every start pays for what `serve` imports (the cold start is checked by bench/run.sh against 200 ms):
+    urllib's client (health, tail, probe), the Postman collection and the dataset transfer load on first use."""
+    code = (
+        "import sys, mockserver.cli, mockserver.server\n"
+        "from mockserver.app import create_app\n"
+        "print(sorted(m for m in ('urllib.request', 'mockserver.postman', 'mockserver.store.transfer',"
+        " 'lxml', 'faker', 'yaml') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr

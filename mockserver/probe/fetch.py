@@ -19,7 +19,6 @@ import ssl
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,9 +96,24 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError with the 3xx answer, which we keep
+def _opener(no_proxy: bool) -> Any:
+    """urllib's opener, imported here: the command line loads this module for `serve` too, which never needs it."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # urllib then raises HTTPError with the 3xx answer, which we keep
+
+    handlers: list[urllib.request.BaseHandler] = [NoRedirect()]
+    if no_proxy:
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
+
+
+def _request(url: str, body: bytes | None, headers: dict[str, str], method: str) -> Any:
+    import urllib.request
+
+    return urllib.request.Request(url, data=body, headers=headers, method=method)
 
 
 class Fetcher:
@@ -114,10 +128,7 @@ class Fetcher:
         self.count = 0
         self.essential = False  # set while undoing a write: the budget must not stop a cancellation
         self._next_start = 0.0
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-        if is_loopback(root):  # a local sandbox is never behind the HTTP(S)_PROXY of the shell
-            handlers.append(urllib.request.ProxyHandler({}))
-        self._opener = urllib.request.build_opener(*handlers)
+        self._opener = _opener(no_proxy=is_loopback(root))  # a local sandbox is never behind HTTP(S)_PROXY
 
     def request(
         self,
@@ -134,7 +145,7 @@ class Fetcher:
         if pairs:
             url += "?" + urllib.parse.urlencode(pairs)
         sent = {"User-Agent": self.user_agent, **(headers or {})}
-        req = urllib.request.Request(url, data=body, headers=sent, method=method)
+        req = _request(url, body, sent, method)
         started = time.monotonic()
         left = self.limits.deadline - started
         timeout = self.limits.timeout if self.essential else max(0.05, min(self.limits.timeout, left))
