@@ -121,7 +121,7 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 
 
 def assembled_json(text: str) -> Any:
-    """A value already written as JSON (by SQLite: store/queries/paging.py's json_page), embedded as it is."""
+    """A value already written as JSON (by SQLite: paging.one_page's json_fields), embedded as it is."""
     return orjson.Fragment(text)
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from conftest import DEFAULT_TOKEN, Api
 from server import running
 from test_control import booking, future_free_slot
+
+from mockserver.client import SandboxClient
 
 
 def test_a_write_through_another_connection_invalidates_the_cache(app, api):
@@ -65,19 +64,11 @@ def test_the_served_single_worker_sees_its_own_writes_rules_and_clock():
     """One worker is the only writer of its databases, so its caches are keyed by its own commits alone
     (StorageMode.sole_writer): a booking, a rule and a clock move must each still show on the next GET."""
     with running() as (_, url):
+        client = SandboxClient(url, token=DEFAULT_TOKEN)
 
         def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-            request = urllib.request.Request(
-                url + path,
-                data=None if body is None else json.dumps(body).encode(),
-                method=method,
-                headers={"Access-Token": DEFAULT_TOKEN, "Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    return answer.status, json.loads(answer.read())
-            except urllib.error.HTTPError as refused:
-                return refused.code, json.loads(refused.read())
+            answer = client.request(method, path, json=body)
+            return answer.status_code, answer.json()
 
         _, slots = call("GET", "/api/slots?calendar_id=1&date_from=2025-06-20&per_page=100")
         slot, other = [s for s in slots["data"] if s["is_available"]][:2]

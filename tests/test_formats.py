@@ -209,7 +209,7 @@ def test_json_answers_are_the_standard_encoders_bytes(api):
 
 
 def test_a_list_assembled_by_sqlite_is_the_standard_encoders_bytes(app, api):
-    """The appointment list's JSON is written by SQLite (store/queries/paging.py's json_page), not by orjson
+    """The appointment list's JSON is written by SQLite (paging.one_page's json_fields), not by orjson
     from Python rows: for every text a client's name may hold, its bytes must be those the standard encoder
     writes of the same rows (and the XML of the same page must hold the same values)."""
     import json

@@ -9,7 +9,7 @@ from typing import Any
 
 from mockserver.errors import ResourceNotFound
 from mockserver.store.queries.calendars import calendar_row
-from mockserver.store.queries.paging import json_page, one_page, where_clause
+from mockserver.store.queries.paging import one_page, where_clause
 
 APPOINTMENT_FIELDS = (
     "appointment_id",
@@ -77,19 +77,6 @@ def list_appointments(
     if where.calendar_id is not None:
         calendar_row(conn, where.calendar_id)
     clauses, params = where.sql()
-    if as_json:
-        return json_page(
-            conn,
-            APPOINTMENT_FIELDS,
-            _APPOINTMENT_COLUMNS,
-            _APPOINTMENT_SOURCE,
-            where_clause(clauses),
-            "a.start_ts, a.appointment_id",
-            params,
-            page,
-            per_page,
-            count_source="appointments a",
-        )
     rows, total = one_page(
         conn,
         _APPOINTMENT_COLUMNS,
@@ -100,7 +87,10 @@ def list_appointments(
         page,
         per_page,
         count_source="appointments a",
+        json_fields=APPOINTMENT_FIELDS if as_json else None,
     )
+    if as_json:
+        return rows, total
     return [dict(zip(APPOINTMENT_FIELDS, row, strict=True)) for row in rows], total
 
 

@@ -19,36 +19,21 @@ def one_page(
     page: int,
     per_page: int,
     count_source: str | None = None,
-) -> tuple[list[tuple[Any, ...]], int]:
-    """One page of rows and the total, both under the same WHERE (``count_source`` may skip joins)."""
-    total = count_rows(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
-    rows = conn.execute(
-        f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, per_page, rows_skipped(page, per_page)],
-    ).fetchall()
-    return rows, total
+    json_fields: tuple[str, ...] | None = None,
+) -> tuple[Any, int]:
+    """One page of rows and the total, both under the same WHERE (``count_source`` may skip joins).
 
-
-def json_page(
-    conn: sqlite3.Connection,
-    fields: tuple[str, ...],
-    columns: str,
-    source: str,
-    where: str,
-    order: str,
-    params: list[Any],
-    page: int,
-    per_page: int,
-    count_source: str | None = None,
-) -> tuple[str, int]:
-    """``one_page`` as the JSON array the API sends, each row an object of ``fields``, assembled by SQLite: the
-    rows never become Python objects (for a 50-item page, most of what a request that misses the answer cache
-    costs). ``columns`` is a plain comma-separated list, one per field. SQLite writes the bytes orjson would for
-    the texts and integers of these tables (tests/test_formats.py compares them)."""
+    With ``json_fields``, the page is instead the JSON array the API sends, each row an object of those fields,
+    assembled by SQLite: the rows never become Python objects (for a 50-item page, most of what a request that
+    misses the answer cache costs). ``columns`` is then a plain comma-separated list, one per field; SQLite
+    writes the bytes orjson would for the texts and integers of these tables (tests/test_formats.py compares
+    them)."""
     total = count_rows(conn, f"SELECT COUNT(*) FROM {count_source or source} {where}", params)
-    sql = _json_sql(fields, columns, source, where, order)
-    text = conn.execute(sql, [*params, per_page, rows_skipped(page, per_page)]).fetchone()[0]
-    return text, total
+    bounds = [*params, per_page, rows_skipped(page, per_page)]
+    if json_fields is not None:
+        return conn.execute(_json_sql(json_fields, columns, source, where, order), bounds).fetchone()[0], total
+    rows = conn.execute(f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?", bounds)
+    return rows.fetchall(), total
 
 
 @lru_cache(maxsize=256)  # one per list and combination of filters
